@@ -1,0 +1,51 @@
+-- One row per customer: the latest version by updated_at (then the latest
+-- load and row, so a re-sent export wins over an older one). Contact details
+-- leave staging only as salted hashes.
+with source as (
+
+    select * from {{ source('crm', 'customers') }}
+
+),
+
+typed as (
+
+    select
+        trim(customer_id) as customer_id,
+        nullif(trim(name), '') as customer_name,
+        {{ pii_hash('email') }} as email_hash,
+        {{ pii_hash('phone') }} as phone_hash,
+        nullif(trim(company), '') as company,
+        nullif(trim(industry), '') as industry,
+        nullif(trim(country), '') as country,
+        nullif(trim(city), '') as city,
+        nullif(lower(trim(acquisition_channel)), '') as acquisition_channel,
+        nullif(trim(account_owner), '') as account_owner,
+        {{ to_reporting_time('created_at') }} as created_at,
+        {{ to_reporting_time('updated_at') }} as updated_at,
+        {{ lineage_columns() }}
+    from source
+
+),
+
+latest as (
+
+    {{ latest_row('select * from typed', ['customer_id'],
+                  'updated_at desc nulls last, _loaded_at desc, _row_number desc') }}
+
+)
+
+select
+    customer_id,
+    customer_name,
+    email_hash,
+    phone_hash,
+    company,
+    industry,
+    country,
+    city,
+    acquisition_channel,
+    account_owner,
+    created_at,
+    updated_at,
+    {{ lineage_columns(with_loaded_at=false) }}
+from latest

@@ -1,0 +1,1 @@
+"""Tables or queries from any SQLAlchemy database, loaded incrementally into raw."""

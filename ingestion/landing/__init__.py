@@ -1,0 +1,1 @@
+"""Landing files: one folder per entity under the landing directory."""

@@ -1,0 +1,1 @@
+"""The warehouse's `raw` schema: source text as received, plus lineage and a load manifest."""

@@ -1,0 +1,95 @@
+"""Raw tables: every source column as text, plus lineage columns.
+
+Decision: raw keeps the source's values as VARCHAR, exactly as received (a
+Parquet timestamp becomes its ISO text in UTC). Typing happens in dbt staging,
+so a malformed value never stops a load; it reaches the quality gates, which
+can name the file, row and column it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from ingestion.contract import Entity
+
+LINEAGE_COLUMNS: dict[str, str] = {
+    "_source": "VARCHAR",  # e.g. "files" or "database:crm_db"
+    "_source_file": "VARCHAR",  # landing path relative to the landing dir, or the table / query name
+    "_loaded_at": "TIMESTAMP",  # UTC
+    "_row_number": "BIGINT",  # 1-based position of the row in its file or extraction
+    "_load_id": "VARCHAR",  # the load in raw._load_manifest that brought the row
+}
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a batch of rows came from; stamped on every row of the batch."""
+
+    source: str
+    source_file: str
+    loaded_at: datetime
+    load_id: str
+
+
+def quote_identifier(name: str) -> str:
+    """Return `name` as a double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Create the raw schema and the entity's table (contract columns + lineage) if missing."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    columns = [f"{quote_identifier(c)} VARCHAR" for c in entity.columns]
+    columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
+    con.execute(f"CREATE TABLE IF NOT EXISTS {entity.raw_table} ({', '.join(columns)})")
+
+
+def raw_table_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
+    """Return the column names of the entity's raw table, in table order."""
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'raw' AND table_name = ? ORDER BY column_index",
+        [entity.name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def source_columns(con: duckdb.DuckDBPyConnection, select_sql: str, params: list | None = None) -> list[str]:
+    """Return the column names a source query yields, without running it."""
+    return [row[0] for row in con.execute(f"DESCRIBE {select_sql}", params or []).fetchall()]
+
+
+def append_to_raw(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    select_sql: str,
+    params: list | None,
+    lineage: Lineage,
+) -> int:
+    """Append the rows of `select_sql` to the entity's raw table and return how many.
+
+    `select_sql` yields the source's columns plus `_row_number`. Columns the
+    raw table has not seen yet are added (schema drift is kept, not dropped);
+    contract columns the source lacks stay NULL.
+    """
+    ensure_raw_table(con, entity)
+    incoming = [c for c in source_columns(con, select_sql, params) if c != "_row_number"]
+    known = set(raw_table_columns(con, entity))
+    for column in incoming:
+        if column not in known:
+            con.execute(f"ALTER TABLE {entity.raw_table} ADD COLUMN {quote_identifier(column)} VARCHAR")
+    casts = ", ".join(f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in incoming)
+    sql = f"""
+        INSERT INTO {entity.raw_table} BY NAME
+        SELECT {casts + ',' if casts else ''}
+               CAST(_row_number AS BIGINT) AS _row_number,
+               ? AS _source, ? AS _source_file, CAST(? AS TIMESTAMP) AS _loaded_at, ? AS _load_id
+        FROM ({select_sql}) AS src
+    """
+    # Positional parameters bind in text order: the lineage values come first.
+    args = [lineage.source, lineage.source_file, lineage.loaded_at, lineage.load_id, *(params or [])]
+    inserted = con.execute(sql, args).fetchone()
+    return int(inserted[0]) if inserted else 0

@@ -1,0 +1,1 @@
+"""Dagster orchestration: one Definitions object built from small modules."""

@@ -1,0 +1,1 @@
+"""Assets: raw ingestion per source system, and the dbt project."""

@@ -1,0 +1,66 @@
+"""The dbt project as Dagster assets: seeds, staging, intermediate and mart models, tests as checks."""
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.resources.dbt import dbt_project
+from orchestration.resources.marts import MartSettings
+from orchestration.resources.warehouse import WAREHOUSE_POOL, WRITES_WAREHOUSE_TAG, DuckDBWarehouse
+
+
+class RetentionDbtTranslator(DagsterDbtTranslator):
+    """Maps dbt nodes onto the warehouse's asset keys: [schema, table].
+
+    A dbt source `crm.customers` reads raw.customers, so its key is
+    ["raw", "customers"]: the very asset the ingestion loads, which joins
+    ingestion and dbt into one graph. Models and seeds are keyed by the
+    schema they build into (staging, intermediate, marts, reference) and
+    grouped by it.
+    """
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """Return [schema, name] for models and seeds, ["raw", table] for sources."""
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """Return the layer (the schema) as the asset group."""
+        if dbt_resource_props["resource_type"] == "source":
+            return "raw"
+        return dbt_resource_props["schema"]
+
+
+def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None) -> list[str]:
+    """Return the dbt CLI arguments of a build with these vars (sorted, so runs are reproducible)."""
+    args = ["build"]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(sorted(dbt_vars.items())))]
+    if select:
+        args += ["--select", select]
+    return args
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=RetentionDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+    op_tags=WRITES_WAREHOUSE_TAG,
+)
+def retention_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: DuckDBWarehouse,
+    mart_settings: MartSettings,
+) -> Iterator[Any]:
+    """Build (run and test) the selected dbt models against the warehouse."""
+    # The dbt profile reads the warehouse path from the environment, and the
+    # dbt process inherits this one's: point it at the resource's file.
+    os.environ["RETENTION_WAREHOUSE"] = warehouse.path
+    yield from dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context).stream()

@@ -1,0 +1,44 @@
+"""What the Dagster UI shows about a warehouse table: rows, schema and a preview."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+PREVIEW_ROWS = 5
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.TableSchema:
+    """Return the table's columns and types."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(data_type)) for name, data_type in rows])
+
+
+def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit: int = PREVIEW_ROWS) -> str:
+    """Return the first rows of a table as a Markdown table."""
+    relation = con.sql(f"SELECT * FROM {qualified_table} LIMIT {int(limit)}")
+    header = "| " + " | ".join(relation.columns) + " |"
+    rule = "|" + "---|" * len(relation.columns)
+
+    def cell(value: object) -> str:
+        text = "" if value is None else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")[:60]
+
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in relation.fetchall()]
+    return "\n".join([header, rule, *body])
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, object]:
+    """Return row count, column schema and preview of a table, as Dagster metadata."""
+    qualified = f'"{schema}"."{table}"'
+    (row_count,) = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()
+    return {
+        "dagster/row_count": dg.MetadataValue.int(int(row_count)),
+        "dagster/column_schema": table_schema(con, schema, table),
+        "dagster/table_name": f"{schema}.{table}",
+        "preview": dg.MetadataValue.md(preview_markdown(con, qualified)),
+    }

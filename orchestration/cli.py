@@ -1,0 +1,176 @@
+"""The `retention` command: generate demo data, run the pipeline, look at the warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+import duckdb
+
+from orchestration.settings import PROJECT_ROOT, Settings, validated_as_of_date
+
+# Exceptions a user can act on; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError, duckdb.Error)
+
+
+def settings_with(as_of_date: str | None = None) -> Settings:
+    """Return the environment's settings, with the as-of date overridden when given."""
+    if as_of_date:
+        os.environ["RETENTION_AS_OF_DATE"] = validated_as_of_date(as_of_date)
+    return Settings.from_env()
+
+
+def echo_progress(message: str) -> None:
+    """Print a progress line."""
+    click.echo(f"  {message}")
+
+
+class FriendlyGroup(click.Group):
+    """A command group that reports user errors in one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; turn a user error into `error: ...` and exit status 2."""
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as err:
+            click.secho(f"error: {err}", fg="red", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Customer-retention warehouse: demo data, pipeline runs, warehouse status.
+
+    Paths come from the environment: RETENTION_DATA_DIR (default ./data),
+    RETENTION_WAREHOUSE (default $RETENTION_DATA_DIR/warehouse.duckdb),
+    RETENTION_LANDING_DIR (default $RETENTION_DATA_DIR/landing),
+    RETENTION_SOURCES_FILE (database sources, default ./sources.yml if present),
+    RETENTION_AS_OF_DATE (as-of date of the marts, default: latest completed order).
+    """
+
+
+@main.command()
+@click.option("--customers", default=5000, show_default=True, type=click.IntRange(1),
+              help="Number of CRM customers to simulate (1,000,000 gives about 10 million orders).")
+@click.option("--seed", default=42, show_default=True, type=int,
+              help="Random seed; the same seed and options write byte-identical files.")
+@click.option("--end-date", default="2025-12-31", show_default=True,
+              type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day of simulated history.")
+@click.option("--defect-rate", default=0.0, show_default=True, type=click.FloatRange(0, 0.2),
+              help="Share of rows of each entity made defective (bad dates, negative amounts, orphans, ...); "
+                   "with a rate above 0 every entity is written as CSV.")
+@click.option("--format", "file_format", default="mixed", show_default=True,
+              type=click.Choice(["mixed", "csv", "parquet", "jsonl"]),
+              help="File format; mixed writes customers and surveys as CSV, interactions as JSON Lines, "
+                   "orders and lines as Parquet.")
+@click.option("--csv-encoding", default="utf-8", show_default=True, type=click.Choice(["utf-8", "gb18030"]),
+              help="Encoding of the CSV files (GB18030, as Chinese CRM exports often are).")
+@click.option("--files-per-entity", default=1, show_default=True, type=click.IntRange(1),
+              help="Split each entity over this many files.")
+@click.option("--landing-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write (default: $RETENTION_LANDING_DIR or ./data/landing).")
+def generate(customers: int, seed: int, end_date, defect_rate: float, file_format: str, csv_encoding: str,
+             files_per_entity: int, landing_dir: Path | None) -> None:
+    """Write deterministic demo CRM, order and survey files into the landing directory."""
+    from ingestion.demo import generate_demo_data
+
+    target = landing_dir or Settings.from_env().landing_dir
+    click.echo(f"Generating demo data for {customers:,} customers into {target}")
+    report = generate_demo_data(
+        target, customers=customers, seed=seed, end_date=end_date.date(), defect_rate=defect_rate,
+        file_format=file_format, csv_encoding=csv_encoding, files_per_entity=files_per_entity,
+        progress=echo_progress,
+    )
+    for entity, rows in report.rows.items():
+        click.echo(f"  {entity:<18} {rows:>12,} rows")
+    click.echo(f"Done in {report.seconds:.1f} s.")
+
+
+@main.command()
+@click.option("--as-of-date", default=None, help="As-of date T of the marts, YYYY-MM-DD (default: latest completed order).")
+@click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
+def run(as_of_date: str | None, quiet: bool) -> None:
+    """Load new source data, build every model and run every check through Dagster, then print a summary."""
+    settings = settings_with(as_of_date)
+    ok = run_and_summarise(settings, quiet)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--customers", default=5000, show_default=True, type=click.IntRange(1),
+              help="Customers to generate when the landing directory is empty.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Random seed of the demo data.")
+@click.option("--fresh", is_flag=True,
+              help="Delete the landing directory and the warehouse file first, then start over.")
+@click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
+def demo(customers: int, seed: int, fresh: bool, quiet: bool) -> None:
+    """Generate demo data if none has landed yet, then run the whole pipeline and print a summary."""
+    from ingestion.demo import generate_demo_data
+
+    settings = Settings.from_env()
+    if fresh:
+        shutil.rmtree(settings.landing_dir, ignore_errors=True)
+        settings.warehouse_path.unlink(missing_ok=True)
+    if not any(settings.landing_dir.glob("*/*")):
+        click.echo(f"Generating demo data ({customers:,} customers) into {settings.landing_dir}")
+        generate_demo_data(settings.landing_dir, customers=customers, seed=seed, progress=echo_progress)
+    else:
+        click.echo(f"Using the files already in {settings.landing_dir} (--fresh starts over)")
+    ok = run_and_summarise(settings, quiet)
+    sys.exit(0 if ok else 1)
+
+
+def run_and_summarise(settings: Settings, quiet: bool) -> bool:
+    """Run the refresh job, print failures in words and the summary; return success."""
+    from orchestration.run import run_refresh
+
+    click.echo(f"Running the pipeline through Dagster on {settings.warehouse_path}")
+    outcome = run_refresh(settings, log_level="WARNING" if quiet else "INFO")
+    click.echo(f"\nChecks: {outcome.checks_passed} passed, {outcome.checks_failed} failed (run id {outcome.run_id})")
+    if not outcome.success:
+        click.secho(f"\nThe run failed (run id {outcome.run_id}):", fg="red", err=True)
+        for message in outcome.failures:
+            click.secho(f"  - {message}", fg="red", err=True)
+    print_status(settings)
+    return outcome.success
+
+
+def print_status(settings: Settings) -> None:
+    """Print the warehouse summary, read-only."""
+    from orchestration.summary import format_summary, warehouse_summary
+
+    if not settings.warehouse_path.exists():
+        click.echo(f"No warehouse at {settings.warehouse_path} yet: run `retention demo` or `retention run`.")
+        return
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        click.echo(format_summary(warehouse_summary(con, settings.warehouse_path)))
+
+
+@main.command()
+def status() -> None:
+    """Print rows per layer, customers, orders and revenue of the warehouse (read-only)."""
+    print_status(Settings.from_env())
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
+def ui(port: int) -> None:
+    """Start the Dagster UI and daemon (`dagster dev -w workspace.yaml`) with the project's instance."""
+    from orchestration.instance import dagster_home
+
+    home = dagster_home()
+    dagster = Path(sys.executable).parent / "dagster"
+    click.echo(f"Dagster home: {home}; UI on http://127.0.0.1:{port}")
+    subprocess.run(
+        [str(dagster), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port)],
+        cwd=PROJECT_ROOT, check=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

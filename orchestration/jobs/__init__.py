@@ -1,0 +1,1 @@
+"""Jobs, with the schedules and sensors that start them."""

@@ -1,0 +1,24 @@
+"""Dagster resources, each configured from the environment (see orchestration.settings)."""
+
+from __future__ import annotations
+
+from orchestration.resources.dbt import dbt_cli_resource
+from orchestration.resources.landing import LandingZone
+from orchestration.resources.marts import MartSettings
+from orchestration.resources.warehouse import DuckDBWarehouse
+from orchestration.settings import Settings
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    """Return the resources of the Definitions for these settings."""
+    return {
+        "warehouse": DuckDBWarehouse(
+            path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
+        ),
+        "landing": LandingZone(
+            landing_dir=str(settings.landing_dir),
+            sources_file=str(settings.sources_file) if settings.sources_file else None,
+        ),
+        "mart_settings": MartSettings(as_of_date=settings.as_of_date),
+        "dbt": dbt_cli_resource(),
+    }

@@ -1,0 +1,82 @@
+"""The Definitions object: one graph from raw through staging, the job, schedule and sensor."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from orchestration.assets.dbt import dbt_build_args
+from orchestration.definitions import build_definitions
+from orchestration.jobs.refresh import new_landing_files_sensor
+from orchestration.resources.landing import LandingZone
+
+RAW_KEYS = {dg.AssetKey(["raw", e]) for e in
+            ("customers", "interactions", "orders", "order_items", "survey_responses")}
+STAGING_PARENTS = {
+    "stg_crm__customers": {"customers"},
+    "stg_crm__interactions": {"interactions"},
+    "stg_orders__orders": {"orders", "order_status_map"},
+    "stg_orders__order_items": {"order_items"},
+    "stg_surveys__survey_responses": {"survey_responses"},
+}
+
+
+def test_definitions_load_with_one_graph_from_raw_to_staging(settings):
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert RAW_KEYS <= keys
+    for model, parents in STAGING_PARENTS.items():
+        node = graph.get(dg.AssetKey(["staging", model]))
+        assert {k.path[-1] for k in node.parent_keys} == parents, model
+        assert node.group_name == "staging"
+    # dbt sources are the ingestion assets themselves, not separate external assets.
+    for key in RAW_KEYS:
+        assert graph.get(key).is_materializable and graph.get(key).group_name == "raw"
+
+
+def test_job_schedule_and_sensor_are_defined(settings):
+    defs = build_definitions(settings)
+    assert defs.resolve_job_def("refresh_warehouse") is not None
+    schedule = defs.resolve_schedule_def("daily_refresh")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.resolve_sensor_def("new_landing_files").job_name == "refresh_warehouse"
+
+
+def test_dbt_tests_are_asset_checks(settings):
+    checks = build_definitions(settings).resolve_asset_graph().asset_check_keys
+    names = {(c.asset_key.path[-1], c.name) for c in checks}
+    assert ("stg_orders__orders", "unique_stg_orders__orders_order_id") in names
+    assert len(checks) >= 20
+
+
+def test_every_writer_is_in_the_warehouse_pool(settings):
+    defs = build_definitions(settings)
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        if assets_def.is_executable:
+            assert assets_def.op.pool == "duckdb_warehouse", assets_def.keys
+
+
+def test_dbt_build_args():
+    assert dbt_build_args({}) == ["build"]
+    assert dbt_build_args({"reporting_time_zone": "Asia/Shanghai", "as_of_date": "2025-06-30"}) == [
+        "build", "--vars", json.dumps({"as_of_date": "2025-06-30", "reporting_time_zone": "Asia/Shanghai"}),
+    ]
+    assert dbt_build_args({}, select="staging") == ["build", "--select", "staging"]
+
+
+def test_sensor_requests_a_run_only_for_new_or_changed_files(tiny_landing):
+    landing = LandingZone(landing_dir=str(tiny_landing))
+    first = new_landing_files_sensor(dg.build_sensor_context(cursor=None, resources={"landing": landing}))
+    assert len(first.run_requests) == 1
+    assert first.run_requests[0].tags["retention/changed_files"] == "6"
+
+    unchanged = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
+    assert not unchanged.run_requests and unchanged.skip_reason is not None
+
+    (tiny_landing / "orders" / "more.csv").write_text("order_id\nO99\n", encoding="utf-8")
+    third = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
+    assert third.run_requests[0].tags["retention/changed_files"] == "1"
+    assert third.run_requests[0].run_key != first.run_requests[0].run_key

@@ -1,0 +1,158 @@
+"""Loading landing files into raw: formats, encodings, lineage, the manifest, idempotency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.contract import CUSTOMERS, ENTITIES, ORDER_ITEMS, ORDERS
+from ingestion.landing.encoding import EncodingError, fingerprint, transcode_to_utf8
+from ingestion.landing.loader import load_landing_entity
+from tests.fixtures import RAW_ROWS
+
+
+def raw_count(con, entity: str) -> int:
+    """Rows in a raw table."""
+    return con.execute(f"SELECT count(*) FROM raw.{entity}").fetchone()[0]
+
+
+def load_all(con, landing: Path) -> dict[str, int]:
+    """Load every entity; return rows loaded per entity."""
+    return {name: load_landing_entity(con, landing, entity).rows_loaded for name, entity in ENTITIES.items()}
+
+
+def test_every_format_loads_with_exact_row_counts(warehouse, tiny_landing):
+    assert load_all(warehouse, tiny_landing) == RAW_ROWS
+    assert {e: raw_count(warehouse, e) for e in RAW_ROWS} == RAW_ROWS
+
+
+def test_second_load_adds_no_rows_and_manifest_has_one_entry_per_file(warehouse, tiny_landing):
+    load_all(warehouse, tiny_landing)
+    second = load_all(warehouse, tiny_landing)
+    assert second == {e: 0 for e in RAW_ROWS}
+    assert {e: raw_count(warehouse, e) for e in RAW_ROWS} == RAW_ROWS
+    manifest = warehouse.execute(
+        "SELECT source_file, file_version, rows_loaded FROM raw._load_manifest ORDER BY source_file"
+    ).fetchall()
+    assert manifest == [
+        ("customers/customers.csv", 1, 5),
+        ("customers/customers_cn.csv", 1, 2),
+        ("interactions/interactions.jsonl", 1, 3),
+        ("order_items/order_items.csv", 1, 9),
+        ("orders/orders.parquet", 1, 6),
+        ("survey_responses/survey_responses.csv", 1, 3),
+    ]
+
+
+def test_changed_file_with_same_name_is_loaded_as_new_version(warehouse, tiny_landing):
+    load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS)
+    path = tiny_landing / "order_items" / "order_items.csv"
+    path.write_text(path.read_text() + "O6,2,P1,Books,1,10.00,0\n", encoding="utf-8")
+    result = load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS)
+    (outcome,) = result.files
+    assert (outcome.status, outcome.file_version, outcome.rows) == ("new_version", 2, 10)
+    assert "version 2" in outcome.note
+    # Both versions are kept as received; staging keeps the latest load of each line.
+    assert raw_count(warehouse, "order_items") == 19
+    versions = warehouse.execute(
+        "SELECT file_version, rows_loaded FROM raw._load_manifest ORDER BY file_version"
+    ).fetchall()
+    assert versions == [(1, 9), (2, 10)]
+
+
+def test_lineage_columns_name_file_and_row(warehouse, tiny_landing):
+    load_landing_entity(warehouse, tiny_landing, CUSTOMERS)
+    rows = warehouse.execute(
+        "SELECT customer_id, city, _source, _source_file, _row_number FROM raw.customers "
+        "ORDER BY _source_file, _row_number"
+    ).fetchall()
+    assert rows == [
+        ("C1", "Leeds", "files", "customers/customers.csv", 1),
+        ("C2", "Austin", "files", "customers/customers.csv", 2),
+        ("C3", "Dallas", "files", "customers/customers.csv", 3),
+        ("C4", "London", "files", "customers/customers.csv", 4),
+        ("C1", "London", "files", "customers/customers.csv", 5),
+        ("C5", "北京", "files", "customers/customers_cn.csv", 1),
+        ("C6", "上海", "files", "customers/customers_cn.csv", 2),
+    ]
+    # Every raw value is the source text.
+    types = {t for (t,) in warehouse.execute(
+        "SELECT DISTINCT data_type FROM duckdb_columns() WHERE table_name = 'customers' AND NOT starts_with(column_name, '_')"
+    ).fetchall()}
+    assert types == {"VARCHAR"}
+
+
+def test_row_numbers_follow_file_order_on_a_large_file(warehouse, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    lines = ["order_id,customer_id"] + [f"O{i},C{i % 97}" for i in range(1, 300_001)]
+    (landing / "orders" / "big.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_landing_entity(warehouse, landing, ORDERS)
+    mismatches = warehouse.execute(
+        "SELECT count(*) FROM raw.orders WHERE order_id <> 'O' || _row_number"
+    ).fetchone()[0]
+    assert mismatches == 0
+    assert raw_count(warehouse, "orders") == 300_000
+
+
+def test_parquet_timestamps_arrive_as_utc_text(warehouse, tiny_landing):
+    load_landing_entity(warehouse, tiny_landing, ORDERS)
+    (ordered_at,) = warehouse.execute("SELECT ordered_at FROM raw.orders WHERE order_id = 'O1'").fetchone()
+    assert ordered_at == "2024-01-05 23:30:00+00"
+
+
+def test_schema_drift_keeps_new_columns_and_missing_ones_stay_null(warehouse, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    (landing / "orders" / "a.csv").write_text("order_id,customer_id,loyalty_tier\nO1,C1,gold\n", encoding="utf-8")
+    load_landing_entity(warehouse, landing, ORDERS)
+    row = warehouse.execute("SELECT order_id, status, loyalty_tier FROM raw.orders").fetchone()
+    assert row == ("O1", None, "gold")
+
+
+def test_gb18030_is_detected_and_transcoded(tmp_path):
+    path = tmp_path / "cn.csv"
+    path.write_bytes("name\n张伟\n".encode("gb18030"))
+    assert fingerprint(path, inspect_text=True).encoding == "gb18030"
+    utf8_path = tmp_path / "utf8.csv"
+    transcode_to_utf8(path, utf8_path, "gb18030")
+    assert utf8_path.read_text(encoding="utf-8") == "name\n张伟\n"
+
+
+def test_utf8_file_is_detected_as_utf8(tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_text("name\n张伟\n", encoding="utf-8")
+    assert fingerprint(path, inspect_text=True).encoding == "utf-8"
+
+
+def test_broken_byte_names_file_line_and_byte(tmp_path):
+    path = tmp_path / "broken.csv"
+    good = "name,city\n".encode("gb18030") + "张伟,北京\n".encode("gb18030")
+    path.write_bytes(good + b"x,\x81\n")  # 0x81 starts a GB18030 sequence that never completes
+    with pytest.raises(EncodingError) as err:
+        transcode_to_utf8(path, tmp_path / "out.csv", "gb18030")
+    message = str(err.value)
+    assert "broken.csv" in message and "line 3" in message and f"byte {len(good) + 2}" in message
+
+
+def test_unknown_and_private_files_are_not_loaded(warehouse, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    (landing / "orders" / "notes.txt").write_text("hello")
+    (landing / "orders" / "_partial.csv").write_text("order_id\nO9\n")
+    (landing / "orders" / "ok.csv").write_text("order_id\nO1\n")
+    result = load_landing_entity(warehouse, landing, ORDERS)
+    assert result.unknown_files == ["orders/notes.txt"]
+    assert [f.relative_path for f in result.files] == ["orders/ok.csv"]
+    assert raw_count(warehouse, "orders") == 1
+
+
+def test_entity_without_a_folder_gets_an_empty_raw_table_with_contract_columns(warehouse, tmp_path):
+    result = load_landing_entity(warehouse, tmp_path / "nothing", ORDERS)
+    assert result.rows_loaded == 0
+    columns = [c for (c,) in warehouse.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'orders' ORDER BY column_index"
+    ).fetchall()]
+    assert columns[: len(ORDERS.columns)] == list(ORDERS.columns)
+    assert columns[len(ORDERS.columns):] == ["_source", "_source_file", "_loaded_at", "_row_number", "_load_id"]
