@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -130,7 +131,9 @@ def run_and_summarise(settings: Settings, quiet: bool) -> bool:
     from orchestration.run import run_refresh
 
     click.echo(f"Running the pipeline through Dagster on {settings.warehouse_path}")
-    outcome = run_refresh(settings, log_level="WARNING" if quiet else "INFO")
+    # dagster-dbt echoes every dbt log line to stdout; Dagster's own log goes to stderr.
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull if quiet else sys.stdout):
+        outcome = run_refresh(settings, log_level="WARNING" if quiet else "INFO")
     click.echo(f"\nChecks: {outcome.checks_passed} passed, {outcome.checks_failed} failed (run id {outcome.run_id})")
     if not outcome.success:
         click.secho(f"\nThe run failed (run id {outcome.run_id}):", fg="red", err=True)

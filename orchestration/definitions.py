@@ -8,18 +8,13 @@ from orchestration.assets import crm, orders, surveys
 from orchestration.assets.dbt import retention_dbt_models
 from orchestration.jobs.refresh import daily_refresh_schedule, new_landing_files_sensor, refresh_warehouse_job
 from orchestration.resources import build_resources
-from orchestration.resources.warehouse import WRITES_WAREHOUSE_TAG
 from orchestration.settings import Settings
 
-# One warehouse writer at a time inside a run (DuckDB allows one writing
-# process); steps that do not write the warehouse may still run in parallel.
-warehouse_safe_executor = dg.multiprocess_executor.configured(
-    {
-        "tag_concurrency_limits": [
-            {"key": key, "value": value, "limit": 1} for key, value in WRITES_WAREHOUSE_TAG.items()
-        ]
-    }
-)
+# Steps run one after another in the run's own process. DuckDB lets only one
+# process write the file and no other process read it meanwhile, so steps in
+# separate processes could not overlap anyway; they would only pay a process
+# start (about ten seconds here) each. Parallelism lives inside DuckDB and dbt.
+warehouse_safe_executor = dg.in_process_executor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

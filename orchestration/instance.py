@@ -8,15 +8,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from orchestration.resources.warehouse import WRITER_RUN_TAG
 from orchestration.settings import PROJECT_ROOT
 
-DAGSTER_YAML = """\
+[(_WRITER_KEY, _WRITER_VALUE)] = WRITER_RUN_TAG.items()
+DAGSTER_YAML = f"""\
 # Written by `retention`; edit freely, it is not overwritten.
 # Every asset that writes the DuckDB warehouse is in the pool below: one slot,
 # because DuckDB allows a single writing process (across runs too).
+# The run queue starts one warehouse-writing run at a time (the job's run tag).
 concurrency:
   pools:
     default_limit: 1
+  runs:
+    tag_concurrency_limits:
+      - key: {_WRITER_KEY}
+        value: {_WRITER_VALUE}
+        limit: 1
 telemetry:
   enabled: false
 """

@@ -59,6 +59,20 @@ def test_every_writer_is_in_the_warehouse_pool(settings):
             assert assets_def.op.pool == "duckdb_warehouse", assets_def.keys
 
 
+def test_one_writing_run_at_a_time(settings, tmp_path, monkeypatch):
+    """The job's runs carry the writer tag, and the project's instance queues them one at a time."""
+    from orchestration.instance import dagster_home
+
+    job = build_definitions(settings).resolve_job_def("refresh_warehouse")
+    assert job.tags.get("retention/warehouse") == "writer"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        config = instance.get_concurrency_config()
+    assert config.pool_config.default_pool_limit == 1
+    assert {"key": "retention/warehouse", "value": "writer", "limit": 1} in config.run_queue_config.tag_concurrency_limits
+
+
 def test_dbt_build_args():
     assert dbt_build_args({}) == ["build"]
     assert dbt_build_args({"reporting_time_zone": "Asia/Shanghai", "as_of_date": "2025-06-30"}) == [

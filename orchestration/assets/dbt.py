@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.resources.dbt import dbt_project
 from orchestration.resources.marts import MartSettings
-from orchestration.resources.warehouse import WAREHOUSE_POOL, WRITES_WAREHOUSE_TAG, DuckDBWarehouse
+from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
 
 
 class RetentionDbtTranslator(DagsterDbtTranslator):
@@ -51,7 +51,6 @@ def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None) -> li
     project=dbt_project,
     dagster_dbt_translator=RetentionDbtTranslator(),
     pool=WAREHOUSE_POOL,
-    op_tags=WRITES_WAREHOUSE_TAG,
 )
 def retention_dbt_models(
     context: dg.AssetExecutionContext,

@@ -8,7 +8,7 @@ from ingestion.landing.encoding import EncodingError
 from ingestion.landing.loader import EntityLoad, LoadError, load_landing_entity
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
-from orchestration.resources.warehouse import WAREHOUSE_POOL, WRITES_WAREHOUSE_TAG, DuckDBWarehouse
+from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
 
 
 def load_summary(files: EntityLoad, extractions: list[DatabaseLoad]) -> dict[str, object]:
@@ -39,7 +39,6 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
         group_name="raw",
         kinds={"duckdb", "python"},
         pool=WAREHOUSE_POOL,
-        op_tags=WRITES_WAREHOUSE_TAG,
         description=(
             f"{entity.source_system.upper()} {entity.name} as received: every new landing file under "
             f"<landing>/{entity.name}/ (CSV UTF-8 or GB18030, Parquet, JSON Lines) and every configured "

@@ -9,11 +9,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-# DuckDB allows one writing process at a time: every asset that writes the
-# warehouse takes a slot of this pool (and carries the op tag below, which the
-# executor limits to one step at a time within a run).
+# DuckDB allows one writing process, or many readers but never both at once.
+# Every asset that writes the warehouse takes a slot of this one-slot pool, and
+# every run of a job that writes it carries the run tag below, which the run
+# queue of .dagster/dagster.yaml limits to one run at a time.
 WAREHOUSE_POOL = "duckdb_warehouse"
-WRITES_WAREHOUSE_TAG = {"retention/warehouse": "write"}
+WRITER_RUN_TAG = {"retention/warehouse": "writer"}
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):
