@@ -1,0 +1,64 @@
+-- Customer 360: one row per CRM customer (latest version by updated_at),
+-- customers without orders included, with their order history as of T, RFM
+-- scores, segment and tier, and their latest NPS answer. Contact details only
+-- as salted hashes.
+with latest_nps as (
+
+    select customer_id, score, submitted_at
+    from (
+        select
+            responses.customer_id,
+            responses.score,
+            responses.submitted_at,
+            row_number() over (
+                partition by responses.customer_id
+                order by responses.submitted_at desc, responses.response_id desc
+            ) as recency_rank
+        from {{ ref('stg_surveys__survey_responses') }} as responses
+        cross join {{ ref('int_as_of_date') }} as as_of
+        where responses.survey_type = 'nps'
+            and responses.score between 0 and 10
+            and cast(responses.submitted_at as date) <= as_of.as_of_date
+    ) as ranked
+    where recency_rank = 1
+
+)
+
+select
+    cast(crm.customer_id as varchar) as customer_id,
+    cast(crm.customer_name as varchar) as customer_name,
+    cast(crm.email_hash as varchar) as email_hash,
+    cast(crm.phone_hash as varchar) as phone_hash,
+    cast(crm.company as varchar) as company,
+    cast(crm.industry as varchar) as industry,
+    cast(crm.country as varchar) as country,
+    cast(crm.city as varchar) as city,
+    cast(crm.acquisition_channel as varchar) as acquisition_channel,
+    cast(crm.account_owner as varchar) as account_owner,
+    cast(crm.created_at as timestamp) as created_at,
+    cast(crm.updated_at as timestamp) as updated_at,
+    orders.first_order_date,
+    orders.last_order_date,
+    cast(coalesce(orders.orders, 0) as bigint) as orders,
+    cast(coalesce(orders.revenue, 0) as decimal(18, 2)) as revenue,
+    {{ period_start('month', 'orders.first_order_date') }} as cohort_month,
+    rfm.recency_days,
+    rfm.r_score,
+    rfm.f_score,
+    rfm.m_score,
+    rfm.rfm_segment,
+    rfm.customer_tier,
+    rfm.customer_tier_zh,
+    cast(latest_nps.score as integer) as latest_nps_score,
+    cast(
+        case
+            when latest_nps.score >= 9 then 'promoter'
+            when latest_nps.score >= 7 then 'passive'
+            when latest_nps.score is not null then 'detractor'
+        end as varchar
+    ) as latest_nps_category,
+    cast(latest_nps.submitted_at as timestamp) as latest_nps_at
+from {{ ref('stg_crm__customers') }} as crm
+left join {{ ref('int_customer_orders') }} as orders on crm.customer_id = orders.customer_id
+left join {{ ref('customer_rfm') }} as rfm on crm.customer_id = rfm.customer_id
+left join latest_nps on crm.customer_id = latest_nps.customer_id

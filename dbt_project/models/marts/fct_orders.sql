@@ -1,0 +1,36 @@
+-- One row per order placed on or before T, every status, with net revenue in
+-- the reporting currency; completed orders are numbered per customer.
+with orders as (
+
+    select * from {{ ref('int_orders') }}
+
+)
+
+select
+    cast(order_id as varchar) as order_id,
+    cast(customer_id as varchar) as customer_id,
+    cast(ordered_at as timestamp) as ordered_at,
+    order_date,
+    {{ period_start('week', 'order_date') }} as order_week,
+    {{ period_start('month', 'order_date') }} as order_month,
+    cast(order_status as varchar) as order_status,
+    cast(source_status as varchar) as source_status,
+    is_completed,
+    cast(
+        case
+            when is_completed
+                then row_number() over (
+                    partition by customer_id, is_completed order by ordered_at, order_id
+                )
+        end as integer
+    ) as completed_order_number,
+    cast(sales_channel as varchar) as sales_channel,
+    cast('{{ var("reporting_currency") }}' as varchar) as currency,
+    cast(source_currency as varchar) as source_currency,
+    cast(line_count as integer) as line_count,
+    cast(items_quantity as bigint) as items_quantity,
+    gross_amount,
+    line_discount,
+    order_discount,
+    net_revenue
+from orders
