@@ -1,8 +1,9 @@
-"""The short summary printed after a run: rows per layer, customers, orders, revenue."""
+"""The short summary printed after a run: rows per layer, customers, orders, revenue, mart headlines."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,21 @@ class WarehouseSummary:
     completed_orders: int | None
     completed_revenue: float | None
     currency: str | None
+    headlines: MartHeadlines | None = None
+
+
+@dataclass(frozen=True)
+class MartHeadlines:
+    """The figures an analyst looks at first, read from the marts."""
+
+    as_of_date: date | None
+    latest_complete_month: date | None
+    latest_month_crr: float | None
+    oldest_cohort: date | None
+    oldest_cohort_12_month_retention: float | None
+    nps_month: date | None
+    nps: float | None
+    customers_by_tier: dict[str, int]
 
 
 def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -68,6 +84,7 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
             """
         ).fetchone()
     return WarehouseSummary(
+        headlines=mart_headlines(con) if has_table(counts, "marts.customer_rfm") else None,
         warehouse_path=warehouse_path,
         rows_by_table=counts,
         customers=customers,
@@ -76,6 +93,49 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
         completed_revenue=float(revenue) if revenue is not None else None,
         currency=currency,
     )
+
+
+def mart_headlines(con: duckdb.DuckDBPyConnection) -> MartHeadlines:
+    """Read the headline figures from the marts (small aggregate queries)."""
+    (as_of,) = con.execute("SELECT max(as_of_date) FROM marts.customer_lifetime_value").fetchone()
+    month, crr = con.execute(
+        "SELECT period_start, customer_retention_rate FROM marts.customer_retention "
+        "WHERE grain = 'month' AND is_complete_period ORDER BY period_start DESC LIMIT 1"
+    ).fetchone() or (None, None)
+    cohort, retention = con.execute(
+        "SELECT cohort_period, max(CASE WHEN period_number = 12 THEN retention_rate END) "
+        "FROM marts.cohort_retention WHERE grain = 'month' "
+        "GROUP BY cohort_period ORDER BY cohort_period LIMIT 1"
+    ).fetchone() or (None, None)
+    nps_month, nps = con.execute(
+        "SELECT month, nps FROM marts.survey_scores "
+        "WHERE breakdown = 'overall' AND is_complete_period AND nps IS NOT NULL ORDER BY month DESC LIMIT 1"
+    ).fetchone() or (None, None)
+    tiers = dict(con.execute(
+        "SELECT customer_tier || ' ' || customer_tier_zh, count(*) FROM marts.customer_rfm "
+        "GROUP BY ALL ORDER BY count(*) DESC"
+    ).fetchall())
+    return MartHeadlines(as_of, month, crr, cohort, retention, nps_month, nps, tiers)
+
+
+def format_headlines(headlines: MartHeadlines) -> list[str]:
+    """Return the mart headline lines of the summary."""
+
+    def percent(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f} %"
+
+    lines = [f"as-of date T     {headlines.as_of_date}"]
+    if headlines.latest_complete_month:
+        lines.append(f"customer retention rate {headlines.latest_complete_month:%Y-%m}: "
+                     f"{percent(headlines.latest_month_crr)}")
+    if headlines.oldest_cohort:
+        lines.append(f"12-month retention of the {headlines.oldest_cohort:%Y-%m} cohort: "
+                     f"{percent(headlines.oldest_cohort_12_month_retention)}")
+    if headlines.nps_month:
+        lines.append(f"NPS {headlines.nps_month:%Y-%m}: {headlines.nps:+.1f}")
+    if headlines.customers_by_tier:
+        lines.append("customers per tier: " + ", ".join(f"{t} {n:,}" for t, n in headlines.customers_by_tier.items()))
+    return lines
 
 
 def format_summary(summary: WarehouseSummary) -> str:
@@ -92,5 +152,7 @@ def format_summary(summary: WarehouseSummary) -> str:
         lines.append(f"orders           {summary.orders:>12,}  ({summary.completed_orders or 0:,} completed)")
     if summary.completed_revenue is not None:
         lines.append(f"net revenue      {summary.completed_revenue:>15,.2f} {summary.currency or ''}  (completed orders)")
+    if summary.headlines is not None:
+        lines += format_headlines(summary.headlines)
     lines.append(f"warehouse file   {summary.warehouse_path}")
     return "\n".join(lines)
