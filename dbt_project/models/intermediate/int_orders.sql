@@ -15,8 +15,7 @@ lines as (
         count(*) as line_count,
         sum(quantity) as items_quantity,
         sum(quantity * unit_price) as gross_amount,
-        sum(line_discount) as line_discount,
-        sum(line_net_amount) as lines_net_amount
+        sum(line_discount) as line_discount
     from {{ ref('stg_orders__order_items') }}
     group by order_id
 
@@ -56,7 +55,6 @@ priced as (
         coalesce(lines.items_quantity, 0) as items_quantity,
         lines.gross_amount,
         lines.line_discount,
-        lines.lines_net_amount,
         orders.order_discount,
         orders.order_total
     from orders
@@ -64,6 +62,36 @@ priced as (
     left join lines on orders.order_id = lines.order_id
     left join fx_rates on orders.currency = fx_rates.currency
     where cast(orders.ordered_at as date) <= as_of.as_of_date
+
+),
+
+converted as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        order_status,
+        source_status,
+        sales_channel,
+        source_currency,
+        case
+            when fx_rate is null then {{ raise_error(
+                "'order ' || order_id || ' is in ' || source_currency || ' but the reporting currency is "
+                ~ var('reporting_currency') ~ " and seeds/fx_rates.csv has no rate for '
+                || source_currency || ': add a row (currency, rate_to_reporting) or set var reporting_currency'"
+            ) }}
+            else fx_rate
+        end as fx_rate,
+        line_count,
+        items_quantity,
+        coalesce(gross_amount, order_total + order_discount) as gross_amount,
+        coalesce(line_discount, 0) as line_discount,
+        order_discount,
+        case when line_count > 0 then gross_amount - line_discount - order_discount else order_total end
+            as net_revenue
+    from priced
 
 )
 
@@ -77,20 +105,16 @@ select
     order_status = 'completed' as is_completed,
     sales_channel,
     source_currency,
-    case
-        when fx_rate is null then {{ raise_error(
-            "'order ' || order_id || ' is in ' || source_currency || ' but the reporting currency is "
-            ~ var('reporting_currency') ~ " and seeds/fx_rates.csv has no rate for '
-            || source_currency || ': add a row (currency, rate_to_reporting) or set var reporting_currency'"
-        ) }}
-        else fx_rate
-    end as fx_rate,
     line_count,
     items_quantity,
-    cast(round(coalesce(gross_amount, order_total + order_discount) * fx_rate, 2) as decimal(18, 2)) as gross_amount,
-    cast(round(coalesce(line_discount, 0) * fx_rate, 2) as decimal(18, 2)) as line_discount,
-    cast(round(order_discount * fx_rate, 2) as decimal(18, 2)) as order_discount,
-    cast(round(
-        case when line_count > 0 then lines_net_amount - order_discount else order_total end * fx_rate, 2
-    ) as decimal(18, 2)) as net_revenue
-from priced
+    -- Amounts already in the reporting currency skip the conversion: exact,
+    -- and much cheaper than multiplying ten million decimals by a rate.
+    {% for amount in ['gross_amount', 'line_discount', 'order_discount', 'net_revenue'] %}
+    cast(
+        case
+            when fx_rate = 1 then {{ amount }}
+            else cast(round({{ amount }} * fx_rate, 2) as decimal(18, 2))
+        end as decimal(18, 2)
+    ) as {{ amount }}{{ ',' if not loop.last }}
+    {% endfor %}
+from converted
