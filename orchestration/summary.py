@@ -40,13 +40,18 @@ class MartHeadlines:
 
 
 def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Return {schema.table: rows} for every table of the warehouse layers (not internal tables)."""
+    """Return {schema.table: rows} for every table of the warehouse layers and every mart view (not internal ones)."""
+    placeholders = ", ".join("?" for _ in LAYERS)
     tables = con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        f"WHERE schema_name IN ({', '.join('?' for _ in LAYERS)}) AND NOT starts_with(table_name, '_') "
-        "ORDER BY schema_name, table_name",
+        f"""
+        SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ({placeholders})
+        UNION ALL
+        -- Mart views are what BI tools read; intermediate views would cost a full computation to count.
+        SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'marts'
+        """,
         list(LAYERS),
     ).fetchall()
+    tables = sorted((schema, table) for schema, table in tables if not table.startswith("_"))
     if not tables:
         return {}
     union = " UNION ALL ".join(
@@ -144,7 +149,7 @@ def format_summary(summary: WarehouseSummary) -> str:
     for layer in LAYERS:
         tables = {k: v for k, v in summary.rows_by_table.items() if k.startswith(layer + ".")}
         if tables:
-            lines.append(f"{layer:<9} {sum(tables.values()):>12,} rows in {len(tables)} tables")
+            lines.append(f"{layer:<12} {sum(tables.values()):>12,} rows in {len(tables)} relations")
             lines += [f"    {name:<44} {rows:>12,}" for name, rows in tables.items()]
     if summary.customers is not None:
         lines.append(f"customers        {summary.customers:>12,}")
