@@ -1,0 +1,88 @@
+"""The raw-layer rules find exactly the rows the demo generator damaged, and nothing on clean data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.contract import ENTITIES
+from ingestion.demo import generate_demo_data
+from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
+from quality.suites import raw_suite
+from tests.mart_fixture import load_raw
+
+# rule name -> the generator's defect kinds whose counts it must find (summed).
+RULE_FINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "customers.customer_id_present": ("customers", ("missing_key",)),
+    "customers.created_at_parses": ("customers", ("bad_timestamp",)),
+    "customers.created_at_not_in_future": ("customers", ("future_timestamp",)),
+    "interactions.interaction_id_present": ("interactions", ("missing_key",)),
+    "interactions.occurred_at_parses": ("interactions", ("bad_timestamp",)),
+    "interactions.occurred_at_not_in_future": ("interactions", ("future_timestamp",)),
+    "orders.order_id_present": ("orders", ("missing_key",)),
+    "orders.ordered_at_parses": ("orders", ("bad_timestamp",)),
+    "orders.ordered_at_not_in_future": ("orders", ("future_timestamp",)),
+    "orders.order_discount_is_number": ("orders", ("wrong_type",)),
+    "orders.order_discount_not_negative": ("orders", ("negative_amount",)),
+    "orders.order_total_is_number": ("orders", ()),
+    "orders.order_total_not_negative": ("orders", ()),
+    "order_items.order_id_present": ("order_items", ("missing_key",)),
+    "order_items.line_number_present": ("order_items", ()),
+    "order_items.line_discount_is_number": ("order_items", ()),
+    "order_items.line_discount_not_negative": ("order_items", ()),
+    "survey_responses.response_id_present": ("survey_responses", ("missing_key",)),
+    "survey_responses.submitted_at_parses": ("survey_responses", ("bad_timestamp",)),
+    "survey_responses.submitted_at_not_in_future": ("survey_responses", ("future_timestamp",)),
+    "survey_responses.survey_type_known": ("survey_responses", ()),
+    "survey_responses.score_is_integer": ("survey_responses", ("wrong_type",)),
+    "survey_responses.score_on_scale": ("survey_responses", ("out_of_scale_score",)),
+}
+# Rules that split one generator kind over two columns: their counts add up to the kind's.
+SPLIT_RULES: dict[tuple[str, ...], str] = {
+    ("order_items.quantity_is_number", "order_items.unit_price_is_number"): "wrong_type",
+    ("order_items.quantity_not_negative", "order_items.unit_price_not_negative"): "negative_amount",
+}
+
+
+def unexpected_counts(warehouse: Path) -> dict[str, int]:
+    """Run every raw suite; return {rule name: rows breaking it} (and fail on a missing contract column)."""
+    counts = {}
+    with warehouse_datasource(warehouse) as (_, datasource):
+        for entity in ENTITIES:
+            batch = relation_batch_definition(datasource, f"raw.{entity}").get_batch()
+            result = batch.validate(raw_suite(entity), result_format="SUMMARY")
+            for outcome in result.results:
+                assert not outcome.exception_info.get("raised_exception"), outcome.exception_info
+                rule = outcome.expectation_config.meta.get("rule")
+                if rule is None:
+                    assert outcome.success, f"raw.{entity} lacks contract columns: {outcome.result}"
+                else:
+                    counts[rule] = outcome.result["observed_value"]
+    return counts
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory):
+    """1,000 customers with 5 % defective rows per entity, loaded into raw; yields (report, rule counts)."""
+    directory = tmp_path_factory.mktemp("damaged")
+    report = generate_demo_data(directory / "landing", customers=1000, seed=3, defect_rate=0.05)
+    load_raw(directory / "warehouse.duckdb", directory / "landing")
+    return report, unexpected_counts(directory / "warehouse.duckdb")
+
+
+def test_each_rule_finds_exactly_the_damaged_rows(damaged):
+    report, counts = damaged
+    for rule, (entity, kinds) in RULE_FINDS.items():
+        assert counts[rule] == sum(report.defects[entity][kind] for kind in kinds), rule
+    for rules, kind in SPLIT_RULES.items():
+        assert sum(counts[rule] for rule in rules) == report.defects["order_items"][kind], rules
+    assert set(counts) == set(RULE_FINDS) | {rule for rules in SPLIT_RULES for rule in rules}
+    assert report.defects["orders"]["bad_timestamp"] > 0 and report.defects["survey_responses"]["out_of_scale_score"] > 0
+
+
+def test_clean_demo_data_breaks_no_rule(tmp_path):
+    generate_demo_data(tmp_path / "landing", customers=500, seed=4, file_format="csv")
+    load_raw(tmp_path / "warehouse.duckdb", tmp_path / "landing")
+    counts = unexpected_counts(tmp_path / "warehouse.duckdb")
+    assert counts and all(n == 0 for n in counts.values()), {r: n for r, n in counts.items() if n}
