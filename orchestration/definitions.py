@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.assets import crm, orders, surveys
 from orchestration.assets.dbt import retention_dbt_models
+from orchestration.checks.raw_rules import raw_rules_checks
 from orchestration.jobs.refresh import daily_refresh_schedule, new_landing_files_sensor, refresh_warehouse_job
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
@@ -21,6 +22,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Return the project's Definitions for these settings."""
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([crm, orders, surveys]), retention_dbt_models],
+        asset_checks=raw_rules_checks,
         jobs=[refresh_warehouse_job],
         schedules=[daily_refresh_schedule],
         sensors=[new_landing_files_sensor],

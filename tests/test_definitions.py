@@ -52,7 +52,7 @@ def test_dbt_tests_are_asset_checks(settings):
     assert len(checks) >= 20
 
 
-def test_every_writer_is_in_the_warehouse_pool(settings):
+def test_every_step_touching_the_warehouse_is_in_its_pool(settings):
     defs = build_definitions(settings)
     for assets_def in defs.resolve_asset_graph().assets_defs:
         if assets_def.is_executable:

@@ -1,13 +1,17 @@
-"""The raw-layer rules find exactly the rows the demo generator damaged, and nothing on clean data."""
+"""The raw-layer rules find exactly the rows the demo generator damaged, nothing on clean data, and say so in Dagster."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from ingestion.contract import ENTITIES
 from ingestion.demo import generate_demo_data
+from orchestration.assets.orders import raw_orders
+from orchestration.checks.raw_rules import build_raw_rules_check
+from orchestration.resources import build_resources
 from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
 from quality.suites import raw_suite
 from tests.mart_fixture import load_raw
@@ -86,3 +90,22 @@ def test_clean_demo_data_breaks_no_rule(tmp_path):
     load_raw(tmp_path / "warehouse.duckdb", tmp_path / "landing")
     counts = unexpected_counts(tmp_path / "warehouse.duckdb")
     assert counts and all(n == 0 for n in counts.values()), {r: n for r, n in counts.items() if n}
+
+
+def test_the_raw_check_reports_counts_and_failing_values_in_dagster(settings, tiny_landing):
+    (tiny_landing / "orders" / "late.csv").write_text(
+        "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
+        "O90,C1,not-a-date,paid,CNY,0,10.00,app\n"
+        "O91,C1,2024-05-01T10:00:00Z,paid,CNY,-5.00,10.00,app\n",
+        encoding="utf-8",
+    )
+    check = build_raw_rules_check(ENTITIES["orders"])
+    result = dg.materialize([raw_orders, check], resources=build_resources(settings))
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    metadata = {key: value.value for key, value in evaluation.metadata.items()}
+    assert metadata["unexpected rows"] == {"orders.ordered_at_parses": 1, "orders.order_discount_not_negative": 1}
+    assert metadata["failing values (sample)"] == {"orders.ordered_at_parses": ["not-a-date"],
+                                                   "orders.order_discount_not_negative": ["-5.00"]}
+    assert metadata["expectations failed"] == 2
+    assert "raw.orders: 1 rows: ordered_at is not a timestamp" in metadata["summary"]

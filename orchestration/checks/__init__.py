@@ -1,0 +1,1 @@
+"""Asset checks: Great Expectations suites run on the warehouse's assets."""

@@ -1,0 +1,82 @@
+"""Running a suite on one warehouse relation and summarising the result for people and Dagster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+
+from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
+from quality.rules.row_rule import RowRule
+
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict: what it checks, whether it held, how many rows broke it."""
+
+    description: str
+    success: bool
+    unexpected_rows: int | None
+    rule: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """A suite's verdict on one relation."""
+
+    relation: str
+    outcomes: tuple[ExpectationOutcome, ...]
+
+    @property
+    def success(self) -> bool:
+        """True when every expectation held."""
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def failed(self) -> tuple[ExpectationOutcome, ...]:
+        """The expectations that did not hold."""
+        return tuple(o for o in self.outcomes if not o.success)
+
+    def summary(self) -> str:
+        """One line per failed expectation, e.g. `raw.orders: 12 rows: ordered_at is not a timestamp`."""
+        lines = []
+        for outcome in self.failed:
+            count = f"{outcome.unexpected_rows:,} rows: " if outcome.unexpected_rows is not None else ""
+            lines.append(f"{self.relation}: {count}{outcome.description}" + (f" ({outcome.error})" if outcome.error else ""))
+        return "\n".join(lines)
+
+
+def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite) -> SuiteOutcome:
+    """Run `suite` on `relation` (schema.table) of the warehouse, read-only, inside DuckDB."""
+    with warehouse_datasource(warehouse) as (_, datasource):
+        result = relation_batch_definition(datasource, relation).get_batch().validate(suite, result_format="SUMMARY")
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        error = item.exception_info.get("exception_message") if item.exception_info.get("raised_exception") else None
+        unexpected = item.result.get("unexpected_count")
+        if config.type == "unexpected_rows_expectation":
+            unexpected = item.result.get("observed_value")
+        outcomes.append(ExpectationOutcome(
+            description=config.description or config.type, success=bool(item.success) and error is None,
+            unexpected_rows=unexpected, rule=(config.meta or {}).get("rule"), error=error,
+        ))
+    return SuiteOutcome(relation, tuple(outcomes))
+
+
+def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit: int = SAMPLE_ROWS) -> dict[str, list]:
+    """A few values breaking each rule (read-only DuckDB queries; rules without failures are left out)."""
+    samples = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for rule in rules:
+            values = con.execute(
+                f"SELECT {rule.column} FROM {relation} WHERE {rule.predicate} LIMIT {int(limit)}"
+            ).fetchall()
+            if values:
+                samples[rule.name] = [value for (value,) in values]
+    return samples
