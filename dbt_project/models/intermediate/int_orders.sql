@@ -49,6 +49,11 @@ priced as (
         case
             when coalesce(orders.currency, '{{ var("reporting_currency") }}') = '{{ var("reporting_currency") }}'
                 then 1
+            when fx_rates.rate_to_reporting is null then {{ raise_error(
+                "'order ' || orders.order_id || ' is in ' || orders.currency || ' but the reporting currency is "
+                ~ var('reporting_currency') ~ " and seeds/fx_rates.csv has no rate for '
+                || orders.currency || ': add a row (currency, rate_to_reporting) or set var reporting_currency'"
+            ) }}
             else fx_rates.rate_to_reporting
         end as fx_rate,
         coalesce(lines.line_count, 0) as line_count,
@@ -65,32 +70,13 @@ priced as (
 
 ),
 
-converted as (
+amounts as (
 
     select
-        order_id,
-        customer_id,
-        ordered_at,
-        order_date,
-        order_status,
-        source_status,
-        sales_channel,
-        source_currency,
-        case
-            when fx_rate is null then {{ raise_error(
-                "'order ' || order_id || ' is in ' || source_currency || ' but the reporting currency is "
-                ~ var('reporting_currency') ~ " and seeds/fx_rates.csv has no rate for '
-                || source_currency || ': add a row (currency, rate_to_reporting) or set var reporting_currency'"
-            ) }}
-            else fx_rate
-        end as fx_rate,
-        line_count,
-        items_quantity,
-        coalesce(gross_amount, order_total + order_discount) as gross_amount,
-        coalesce(line_discount, 0) as line_discount,
-        order_discount,
+        *,
+        coalesce(gross_amount, order_total + order_discount) as gross_amount_or_total,
         case when line_count > 0 then gross_amount - line_discount - order_discount else order_total end
-            as net_revenue
+            as net_amount
     from priced
 
 )
@@ -109,12 +95,14 @@ select
     items_quantity,
     -- Amounts already in the reporting currency skip the conversion: exact,
     -- and much cheaper than multiplying ten million decimals by a rate.
-    {% for amount in ['gross_amount', 'line_discount', 'order_discount', 'net_revenue'] %}
+    {% for amount, expression in [('gross_amount', 'gross_amount_or_total'),
+                                  ('line_discount', 'coalesce(line_discount, 0)'),
+                                  ('order_discount', 'order_discount'), ('net_revenue', 'net_amount')] %}
     cast(
         case
-            when fx_rate = 1 then {{ amount }}
-            else cast(round({{ amount }} * fx_rate, 2) as decimal(18, 2))
+            when fx_rate = 1 then {{ expression }}
+            else cast(round({{ expression }} * fx_rate, 2) as decimal(18, 2))
         end as decimal(18, 2)
     ) as {{ amount }}{{ ',' if not loop.last }}
     {% endfor %}
-from converted
+from amounts
