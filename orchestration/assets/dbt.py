@@ -46,20 +46,38 @@ def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None) -> li
     return args
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=RetentionDbtTranslator(),
-    pool=WAREHOUSE_POOL,
-)
-def retention_dbt_models(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: DuckDBWarehouse,
-    mart_settings: MartSettings,
-) -> Iterator[Any]:
-    """Build (run and test) the selected dbt models against the warehouse."""
-    # The dbt profile reads the warehouse path from the environment, and the
-    # dbt process inherits this one's: point it at the resource's file.
-    os.environ["RETENTION_WAREHOUSE"] = warehouse.path
-    yield from dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context).stream()
+# The dbt project runs as two steps, so that checks on the staging layer can
+# stop the build of the marts (a blocking check holds back downstream steps,
+# not the rest of its own step): staging models and seeds first, then the
+# intermediate models and the marts with the METRICS.md invariant tests.
+STAGING_SELECTION = "path:models/staging path:seeds"
+MARTS_SELECTION = "path:models/intermediate path:models/marts"
+
+
+def build_dbt_assets(name: str, select: str) -> dg.AssetsDefinition:
+    """The dbt nodes selected by `select`, built (run and tested) in one step named `name`."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=RetentionDbtTranslator(),
+        select=select,
+        name=name,
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_layer(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: DuckDBWarehouse,
+        mart_settings: MartSettings,
+    ) -> Iterator[Any]:
+        # The dbt profile reads the warehouse path from the environment, and the
+        # dbt process inherits this one's: point it at the resource's file.
+        os.environ["RETENTION_WAREHOUSE"] = warehouse.path
+        yield from dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context).stream()
+
+    return dbt_layer
+
+
+dbt_staging = build_dbt_assets("dbt_staging", STAGING_SELECTION)
+dbt_marts = build_dbt_assets("dbt_marts", MARTS_SELECTION)
