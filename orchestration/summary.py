@@ -60,36 +60,20 @@ def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {name: int(rows) for name, rows in con.execute(union).fetchall()}
 
 
-def has_table(rows_by_table: dict[str, int], name: str) -> bool:
-    """Tell whether the warehouse has the table `schema.table`."""
-    return name in rows_by_table
-
-
 def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> WarehouseSummary:
     """Compute the summary from a (read-only) connection to the warehouse."""
     counts = table_row_counts(con)
     customers = counts.get("staging.stg_crm__customers")
     orders = counts.get("staging.stg_orders__orders")
     completed = revenue = currency = None
-    if has_table(counts, "staging.stg_orders__orders") and has_table(counts, "staging.stg_orders__order_items"):
-        # Net revenue of completed orders as METRICS.md defines it: lines net of
-        # line discounts, minus the order discount; the order total where there are no lines.
+    if "marts.fct_orders" in counts:
+        # The order fact already holds each order's net revenue (METRICS.md): read it, don't recompute it.
         completed, revenue, currency = con.execute(
-            """
-            WITH lines AS (
-                SELECT order_id, sum(line_net_amount) AS lines_net
-                FROM staging.stg_orders__order_items GROUP BY order_id
-            )
-            SELECT count(*),
-                   sum(coalesce(lines.lines_net - o.order_discount, o.order_total)),
-                   string_agg(DISTINCT o.currency, ', ')
-            FROM staging.stg_orders__orders AS o
-            LEFT JOIN lines USING (order_id)
-            WHERE o.order_status = 'completed'
-            """
+            "SELECT count(*), sum(net_revenue), string_agg(DISTINCT currency, ', ') "
+            "FROM marts.fct_orders WHERE is_completed"
         ).fetchone()
     return WarehouseSummary(
-        headlines=mart_headlines(con) if has_table(counts, "marts.customer_rfm") else None,
+        headlines=mart_headlines(con) if "marts.customer_rfm" in counts else None,
         warehouse_path=warehouse_path,
         rows_by_table=counts,
         customers=customers,

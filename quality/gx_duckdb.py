@@ -83,6 +83,9 @@ def warehouse_datasource(
         yield context, datasource
     finally:
         datasource.get_execution_engine().close()
+        # GX keeps its last context in a module global; dropping the datasource lets its
+        # cached metrics (which hold DuckDB type objects) go before the interpreter exits.
+        context.data_sources.delete(name)
 
 
 def relation_batch_definition(datasource: DuckDBDatasource, relation: str):

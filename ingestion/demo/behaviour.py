@@ -143,7 +143,7 @@ class FirstIds:
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch of simulated source rows, as staged Arrow tables, plus per-row ground truth."""
+    """One batch of simulated source rows, as staged Arrow tables (one per entity)."""
 
     customers: pa.Table
     orders: pa.Table
