@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import multiprocessing.util
 import os
 import shutil
 import subprocess
@@ -175,5 +177,30 @@ def ui(port: int) -> None:
     )
 
 
+def run() -> None:
+    """The console entry point: run the command, then leave without interpreter teardown.
+
+    After Great Expectations has used duckdb-engine in the process, DuckDB's
+    Python bindings print dozens of "nanobind: leaked ..." lines while the
+    interpreter shuts down: harmless, but they bury the summary. Everything is
+    written and flushed by then, so the process exits directly with the
+    command's status.
+    """
+    try:
+        main(standalone_mode=True)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if isinstance(exit_.code, str):
+            click.echo(exit_.code, err=True)
+    # What the skipped teardown would have done that matters: release multiprocessing
+    # resources (else its tracker warns about a semaphore) and flush the logs.
+    multiprocessing.util._run_finalizers(0)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    run()
