@@ -67,7 +67,7 @@ select
     customer_id,
     period_index,
     period_start,
-    orders,
+    cast(orders as bigint) as orders,
     cast(revenue as decimal(18, 2)) as revenue,
     first_value(period_index) over customer_periods as cohort_period_index,
     lag(period_index) over customer_periods as previous_active_period_index,
