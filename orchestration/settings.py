@@ -8,6 +8,7 @@
 | RETENTION_SOURCES_FILE    | <project>/sources.yml (if present) |
 | RETENTION_AS_OF_DATE      | unset: latest completed order date |
 | RETENTION_DUCKDB_MEMORY_LIMIT | unset: DuckDB's default (80% of RAM) |
+| RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Settings:
     sources_file: Path | None
     as_of_date: str | None
     duckdb_memory_limit: str | None
+    max_bad_share: float = 0.01
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +50,7 @@ class Settings:
             sources_file=Path(sources).resolve() if sources else (default_sources if default_sources.exists() else None),
             as_of_date=as_of,
             duckdb_memory_limit=os.environ.get("RETENTION_DUCKDB_MEMORY_LIMIT") or None,
+            max_bad_share=validated_share(os.environ.get("RETENTION_MAX_BAD_SHARE") or "0.01"),
         )
 
 
@@ -58,3 +61,14 @@ def validated_as_of_date(text: str) -> str:
     except ValueError:
         raise ValueError(f"as-of date {text!r} is not a date in the form YYYY-MM-DD") from None
     return text
+
+
+def validated_share(text: str) -> float:
+    """Return `text` as a share between 0 and 1, else raise a ValueError that says so."""
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"RETENTION_MAX_BAD_SHARE={text!r} is not a share between 0 and 1 (e.g. 0.01 for 1%)")
+    return share

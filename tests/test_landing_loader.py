@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ingestion.contract import CUSTOMERS, ENTITIES, ORDER_ITEMS, ORDERS
-from ingestion.landing.encoding import EncodingError, fingerprint, transcode_to_utf8
-from ingestion.landing.loader import load_landing_entity
+from ingestion.landing.encoding import fingerprint, transcode_to_utf8
+from ingestion.landing.loader import LoadError, load_landing_entity
 from tests.fixtures import RAW_ROWS
 
 
@@ -86,7 +86,7 @@ def test_lineage_columns_name_file_and_row(warehouse, tiny_landing):
 def test_row_numbers_follow_file_order_on_a_large_file(warehouse, tmp_path):
     landing = tmp_path / "landing"
     (landing / "orders").mkdir(parents=True)
-    lines = ["order_id,customer_id"] + [f"O{i},C{i % 97}" for i in range(1, 300_001)]
+    lines = ["order_id,customer_id,ordered_at,status"] + [f"O{i},C{i % 97},2024-01-01,paid" for i in range(1, 300_001)]
     (landing / "orders" / "big.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     load_landing_entity(warehouse, landing, ORDERS)
     mismatches = warehouse.execute(
@@ -105,10 +105,26 @@ def test_parquet_timestamps_arrive_as_utc_text(warehouse, tiny_landing):
 def test_schema_drift_keeps_new_columns_and_missing_ones_stay_null(warehouse, tmp_path):
     landing = tmp_path / "landing"
     (landing / "orders").mkdir(parents=True)
-    (landing / "orders" / "a.csv").write_text("order_id,customer_id,loyalty_tier\nO1,C1,gold\n", encoding="utf-8")
-    load_landing_entity(warehouse, landing, ORDERS)
-    row = warehouse.execute("SELECT order_id, status, loyalty_tier FROM raw.orders").fetchone()
+    (landing / "orders" / "a.csv").write_text(
+        "order_id,customer_id,ordered_at,status,loyalty_tier\nO1,C1,2024-01-01,paid,gold\n", encoding="utf-8")
+    load = load_landing_entity(warehouse, landing, ORDERS)
+    row = warehouse.execute("SELECT order_id, currency, loyalty_tier FROM raw.orders").fetchone()
     assert row == ("O1", None, "gold")
+    note = load.files[0].note
+    assert "columns missing (left empty): currency, order_discount, order_total, sales_channel" in note
+    assert "columns not in the contract (kept in raw): loyalty_tier" in note
+
+
+def test_missing_required_column_refuses_the_file_and_suggests_the_rename(warehouse, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "orders").mkdir(parents=True)
+    (landing / "orders" / "a.csv").write_text(
+        "order_id,customer_id,order_date,status\nO1,C1,2024-01-01,paid\n", encoding="utf-8")
+    with pytest.raises(LoadError) as err:
+        load_landing_entity(warehouse, landing, ORDERS)
+    assert str(err.value).startswith("orders/a.csv: no column 'ordered_at' (renamed to 'order_date'?)")
+    assert warehouse.execute("SELECT count(*) FROM raw.orders").fetchone() == (0,)
+    assert warehouse.execute("SELECT count(*) FROM raw._load_manifest").fetchone() == (0,)
 
 
 def test_gb18030_is_detected_and_transcoded(tmp_path):
@@ -126,14 +142,24 @@ def test_utf8_file_is_detected_as_utf8(tmp_path):
     assert fingerprint(path, inspect_text=True).encoding == "utf-8"
 
 
-def test_broken_byte_names_file_line_and_byte(tmp_path):
+def test_broken_byte_is_replaced_and_its_line_named(tmp_path):
     path = tmp_path / "broken.csv"
     good = "name,city\n".encode("gb18030") + "张伟,北京\n".encode("gb18030")
     path.write_bytes(good + b"x,\x81\n")  # 0x81 starts a GB18030 sequence that never completes
-    with pytest.raises(EncodingError) as err:
-        transcode_to_utf8(path, tmp_path / "out.csv", "gb18030")
-    message = str(err.value)
-    assert "broken.csv" in message and "line 3" in message and f"byte {len(good) + 2}" in message
+    seen = fingerprint(path, inspect_text=True)
+    assert (seen.encoding, seen.decodes_cleanly, seen.needs_transcoding) == ("gb18030", False, True)
+    report = transcode_to_utf8(path, tmp_path / "out.csv", "gb18030")
+    assert (report.replaced, report.first_line) == (1, 3)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "name,city\n张伟,北京\nx,\ufffd\n"
+
+
+def test_utf8_file_with_one_broken_byte_stays_utf8(tmp_path):
+    path = tmp_path / "mostly_utf8.csv"
+    path.write_bytes("name,city\n张伟,北京\n李娜,上海\n".encode("utf-8") + b"x,\xff\n")
+    seen = fingerprint(path, inspect_text=True)
+    assert (seen.encoding, seen.decodes_cleanly) == ("utf-8", False)
+    transcode_to_utf8(path, tmp_path / "out.csv", seen.encoding)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").endswith("李娜,上海\nx,\ufffd\n")
 
 
 def test_unknown_and_private_files_are_not_loaded(warehouse, tmp_path):
@@ -141,7 +167,7 @@ def test_unknown_and_private_files_are_not_loaded(warehouse, tmp_path):
     (landing / "orders").mkdir(parents=True)
     (landing / "orders" / "notes.txt").write_text("hello")
     (landing / "orders" / "_partial.csv").write_text("order_id\nO9\n")
-    (landing / "orders" / "ok.csv").write_text("order_id\nO1\n")
+    (landing / "orders" / "ok.csv").write_text("order_id,customer_id,ordered_at,status\nO1,C1,2024-01-01,paid\n")
     result = load_landing_entity(warehouse, landing, ORDERS)
     assert result.unknown_files == ["orders/notes.txt"]
     assert [f.relative_path for f in result.files] == ["orders/ok.csv"]

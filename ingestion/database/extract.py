@@ -87,8 +87,13 @@ def load_database_entity(
     source: DatabaseEntitySource,
     entity: Entity,
     log: Callable[[str], None] = lambda _: None,
+    guard: Callable[[duckdb.DuckDBPyConnection, Entity, str, str], None] | None = None,
 ) -> DatabaseLoad:
-    """Extract new rows of one database source into the entity's raw table."""
+    """Extract new rows of one database source into the entity's raw table.
+
+    `guard` (see ingestion.landing.loader.LoadGuard) may refuse the extraction
+    before it is committed; the watermark then stays where it was.
+    """
     ensure_manifest(con)
     ensure_watermarks(con)
     ensure_raw_table(con, entity)
@@ -111,6 +116,8 @@ def load_database_entity(
                 rows += append_to_raw(con, entity, f"SELECT * FROM {BATCH_VIEW}", None, lineage)
                 con.unregister(BATCH_VIEW)
                 log(f"{source.database}.{source.object_name}: {rows:,} rows so far")
+        if guard is not None:
+            guard(con, entity, lineage.load_id, f"{source.database}.{source.object_name}")
         note = f"rows with {source.watermark} > {since}" if since is not None else "full extraction"
         record_load(con, LoadRecord(lineage.load_id, entity.name, source.source_name, source.object_name,
                                     None, None, 1, rows, lineage.loaded_at, note))
@@ -121,6 +128,9 @@ def load_database_entity(
     except (sa.exc.SQLAlchemyError, duckdb.Error, KeyError) as err:
         con.execute("ROLLBACK")
         raise ExtractError(f"could not extract {entity.name} from {source.database}.{source.object_name}: {err}") from None
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     finally:
         engine.dispose()
     return DatabaseLoad(entity.name, source.source_name, source.object_name, rows, since, newest)

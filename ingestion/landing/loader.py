@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +22,43 @@ from ingestion.raw.manifest import (
     record_load,
     utc_now,
 )
-from ingestion.raw.tables import Lineage, append_to_raw, ensure_raw_table
+from ingestion.raw.tables import Lineage, append_to_raw, ensure_raw_table, source_columns
 
 FILES_SOURCE = "files"
+
+# Called with (connection, entity, load id, file) after a file's rows are in raw
+# and before they are committed; raising LoadError rolls the file back.
+LoadGuard = Callable[[duckdb.DuckDBPyConnection, Entity, str, str], None]
 
 
 class LoadError(RuntimeError):
     """A landing file that could not be loaded; the message names the file."""
+
+
+def schema_drift(entity: Entity, columns: list[str]) -> tuple[list[str], list[str]]:
+    """Return (contract columns missing, columns not in the contract) of a file's header."""
+    missing = [c for c in entity.columns if c not in columns]
+    unexpected = [c for c in columns if c not in entity.columns and c != "_row_number"]
+    return missing, unexpected
+
+
+def refuse_missing_required_columns(entity: Entity, source_name: str, columns: list[str]) -> None:
+    """Raise LoadError when a file lacks a column the contract requires, suggesting a renamed one."""
+    missing, unexpected = schema_drift(entity, columns)
+    required = [c for c in missing if c in entity.required_columns]
+    if not required:
+        return
+    problems = []
+    for column in required:
+        close = difflib.get_close_matches(column, unexpected, n=1, cutoff=0.5)
+        hint = f" (renamed to {close[0]!r}?)" if close else ""
+        problems.append(f"{column!r}{hint}")
+    raise LoadError(
+        f"{source_name}: no column{'s' if len(problems) > 1 else ''} {', '.join(problems)}, "
+        f"which the {entity.name} contract requires; "
+        f"the file has {', '.join(repr(c) for c in columns if c != '_row_number')}. "
+        "Rename the header (or map the export onto the contract) and run again; nothing was loaded."
+    )
 
 
 @dataclass(frozen=True)
@@ -66,8 +97,13 @@ def load_landing_entity(
     landing_dir: Path,
     entity: Entity,
     log: Callable[[str], None] = lambda _: None,
+    guard: LoadGuard | None = None,
 ) -> EntityLoad:
-    """Load every new file (or new version of a file) of an entity into its raw table."""
+    """Load every new file (or new version of a file) of an entity into its raw table.
+
+    `guard` may refuse a file after reading it (see LoadGuard); the error
+    stops the load, and the files loaded before it stay loaded.
+    """
     ensure_manifest(con)
     ensure_raw_table(con, entity)
     files, unknown = landing_files(landing_dir, entity.name)
@@ -75,13 +111,15 @@ def load_landing_entity(
     for path in result.unknown_files:
         log(f"skipped {path}: not a CSV, Parquet or JSON Lines file")
     for number, landing_file in enumerate(files, start=1):
-        outcome = load_landing_file(con, entity, landing_file)
+        outcome = load_landing_file(con, entity, landing_file, guard)
         result.files.append(outcome)
         log(f"[{number}/{len(files)}] {landing_file.relative_path}: {outcome.note}")
     return result
 
 
-def load_landing_file(con: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile) -> FileOutcome:
+def load_landing_file(
+    con: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, guard: LoadGuard | None = None,
+) -> FileOutcome:
     """Load one file unless this exact content was loaded before; return what happened."""
     is_plain_csv = landing_file.file_format == "csv" and not landing_file.path.name.endswith(".gz")
     seen = fingerprint(landing_file.path, inspect_text=is_plain_csv)
@@ -93,16 +131,30 @@ def load_landing_file(con: duckdb.DuckDBPyConnection, entity: Entity, landing_fi
     version = max(versions.values(), default=0) + 1
     with tempfile.TemporaryDirectory(prefix="retention-load-") as scratch:
         readable = landing_file.path
-        if seen.encoding not in (None, "utf-8"):
+        transcoding = None
+        if seen.needs_transcoding:
             readable = Path(scratch) / "utf8.csv"
-            transcode_to_utf8(landing_file.path, readable, seen.encoding)
-        rows = append_file_version(con, entity, landing_file, readable, seen.sha256, seen.size, version)
-    if version == 1:
-        return FileOutcome(landing_file.relative_path, "loaded", rows, 1, seen.encoding, f"loaded {rows:,} rows")
-    return FileOutcome(
-        landing_file.relative_path, "new_version", rows, version, seen.encoding,
-        f"content changed since version {version - 1}: loaded {rows:,} rows as version {version}",
-    )
+            transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
+        rows, drift = append_file_version(
+            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard)
+    notes = [f"loaded {rows:,} rows" if version == 1
+             else f"content changed since version {version - 1}: loaded {rows:,} rows as version {version}"]
+    if transcoding and transcoding.replaced:
+        notes.append(f"{transcoding.replaced:,} byte sequences valid in neither UTF-8 nor GB18030, the first on "
+                     f"line {transcoding.first_line}, replaced by U+FFFD (their rows go to quarantine)")
+    if drift:
+        notes.append(drift)
+    status = "loaded" if version == 1 else "new_version"
+    return FileOutcome(landing_file.relative_path, status, rows, version, seen.encoding, "; ".join(notes))
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """The content a file had when it was read."""
+
+    content_hash: str
+    size: int
+    version: int
 
 
 def append_file_version(
@@ -110,11 +162,15 @@ def append_file_version(
     entity: Entity,
     landing_file: LandingFile,
     readable: Path,
-    content_hash: str,
-    size: int,
-    version: int,
-) -> int:
-    """Append one file's rows and its manifest entry in a single transaction; return the row count."""
+    file_version: FileVersion,
+    guard: LoadGuard | None = None,
+) -> tuple[int, str]:
+    """Append one file's rows and its manifest entry in a single transaction.
+
+    Returns the row count and a note on schema drift ("" when the header
+    matches the contract). A file missing a required column, or refused by
+    `guard`, is rolled back and raises LoadError.
+    """
     if landing_file.file_format == "csv":
         select_sql, params = csv_select(readable)
     elif landing_file.file_format == "parquet":
@@ -122,15 +178,34 @@ def append_file_version(
     else:
         select_sql, params = jsonl_select(con, readable)
     lineage = Lineage(FILES_SOURCE, landing_file.relative_path, utc_now(), new_load_id())
+    try:
+        columns = source_columns(con, select_sql, params)
+    except duckdb.Error as err:
+        raise LoadError(f"could not read {landing_file.relative_path} as {landing_file.file_format}: {err}") from None
+    refuse_missing_required_columns(entity, landing_file.relative_path, columns)
+    missing, unexpected = schema_drift(entity, columns)
+    drift = "; ".join(part for part in (
+        f"columns missing (left empty): {', '.join(missing)}" if missing else "",
+        f"columns not in the contract (kept in raw): {', '.join(unexpected)}" if unexpected else "",
+    ) if part)
     con.execute("BEGIN TRANSACTION")
     try:
         rows = append_to_raw(con, entity, select_sql, params, lineage)
+        if guard is not None:
+            guard(con, entity, lineage.load_id, landing_file.relative_path)
+        version = file_version.version
         note = "new file" if version == 1 else f"new version {version} (content changed)"
+        if drift:
+            note += f"; {drift}"
         record_entry = LoadRecord(lineage.load_id, entity.name, FILES_SOURCE, landing_file.relative_path,
-                                  content_hash, size, version, rows, lineage.loaded_at, note)
+                                  file_version.content_hash, file_version.size, version, rows, lineage.loaded_at,
+                                  note)
         record_load(con, record_entry)
         con.execute("COMMIT")
     except duckdb.Error as err:
         con.execute("ROLLBACK")
         raise LoadError(f"could not read {landing_file.relative_path} as {landing_file.file_format}: {err}") from None
-    return rows
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return rows, drift

@@ -18,21 +18,17 @@ class RetentionDbtTranslator(DagsterDbtTranslator):
 
     A dbt source `crm.customers` reads raw.customers, so its key is
     ["raw", "customers"]: the very asset the ingestion loads, which joins
-    ingestion and dbt into one graph. Models and seeds are keyed by the
-    schema they build into (staging, intermediate, marts, reference) and
-    grouped by it.
+    ingestion and dbt into one graph (the quarantine sources likewise map to
+    the quarantine assets). Models and seeds are keyed by the schema they
+    build into (staging, intermediate, marts, reference) and grouped by it.
     """
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        """Return [schema, name] for models and seeds, ["raw", table] for sources."""
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        """Return [schema, name]: the table's place in the warehouse, for sources, seeds and models alike."""
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """Return the layer (the schema) as the asset group."""
-        if dbt_resource_props["resource_type"] == "source":
-            return "raw"
         return dbt_resource_props["schema"]
 
 

@@ -4,11 +4,11 @@ import dagster as dg
 
 from ingestion.contract import Entity
 from ingestion.database.extract import DatabaseLoad, ExtractError, load_database_entity
-from ingestion.landing.encoding import EncodingError
 from ingestion.landing.loader import EntityLoad, LoadError, load_landing_entity
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from quality.quarantine import BadShareExceeded, bad_share_guard, ensure_quarantine_tables
 
 
 def load_summary(files: EntityLoad, extractions: list[DatabaseLoad]) -> dict[str, object]:
@@ -45,17 +45,21 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             "database source, loaded once per content version, as text plus lineage columns."
         ),
         tags={"source_system": entity.source_system},
+        # Orphan rules judge a load against its parents' rows: load those first.
+        deps=[dg.AssetKey(["raw", parent]) for _, parent in entity.references],
     )
     def raw_entity(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                    landing: LandingZone) -> dg.MaterializeResult:
         with warehouse.connect() as con:
+            ensure_quarantine_tables(con)
             try:
-                files = load_landing_entity(con, landing.path, entity, log=context.log.info)
+                guard = bad_share_guard(landing.max_bad_share)
+                files = load_landing_entity(con, landing.path, entity, log=context.log.info, guard=guard)
                 extractions = [
-                    load_database_entity(con, source, entity, log=context.log.info)
+                    load_database_entity(con, source, entity, log=context.log.info, guard=guard)
                     for source in landing.database_sources_for(entity.name)
                 ]
-            except (LoadError, EncodingError, ExtractError) as err:
+            except (LoadError, ExtractError, BadShareExceeded) as err:
                 raise dg.Failure(description=str(err)) from None
             for outcome in files.files:
                 if outcome.status == "new_version":

@@ -18,6 +18,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "landing": LandingZone(
             landing_dir=str(settings.landing_dir),
             sources_file=str(settings.sources_file) if settings.sources_file else None,
+            max_bad_share=settings.max_bad_share,
         ),
         "mart_settings": MartSettings(as_of_date=settings.as_of_date),
         "dbt": dbt_cli_resource(),

@@ -24,12 +24,24 @@ def ensure_dbt_on_path() -> None:
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+def manifest_is_stale(project: DbtProject) -> bool:
+    """Whether the manifest is missing or older than a file of the dbt project (model, macro, YAML...)."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        sources += (project.project_dir / folder).rglob("*")
+    return any(path.is_file() and path.stat().st_mtime > built for path in sources)
+
+
 ensure_dbt_on_path()
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    # Outside `dagster dev` (a fresh clone, the CLI, the tests) nobody has parsed
-    # the project yet: parse it once so the manifest the assets load exists.
+if manifest_is_stale(dbt_project):
+    # Outside `dagster dev` (a fresh clone, the CLI, the tests) nobody parses the
+    # project: parse it when it changed, so the assets never load an old graph.
     dbt_project.preparer.prepare(dbt_project)
 
 

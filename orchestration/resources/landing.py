@@ -14,6 +14,8 @@ class LandingZone(dg.ConfigurableResource):
 
     landing_dir: str
     sources_file: str | None = None
+    # Largest share of a file's rows that may break raw rules (they are quarantined); above it the file is refused.
+    max_bad_share: float = 0.01
 
     @property
     def path(self) -> Path:

@@ -3,14 +3,17 @@
 Raw tables hold every value as received text, so the rules say which text is
 unusable: a missing key, a timestamp that does not parse or lies in the
 future, an amount or quantity that is not a number or is negative, a survey
-score off its scale or a survey type nobody knows. Duplicates and orphan keys
-need more than one row and are left to the staging rules.
+score off its scale or a survey type nobody knows, text with bytes that did
+not decode. Duplicates and orphan keys need other rows: quality/rules/keys.py.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ingestion.contract import ENTITIES
-from quality.rules.row_rule import RowRule
+from quality.rules.keys import key_rules
+from quality.rules.row_rule import WARNING, RowRule
 
 # Clock skew between source systems is normal; a timestamp later than this is not.
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"
@@ -30,7 +33,10 @@ AMOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_items": ("quantity", "unit_price", "line_discount"),
     "survey_responses": (),
 }
+WARN_ONLY_TIMESTAMPS = frozenset({"customers"})
 SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5)}
+# What the loader writes in place of bytes that are valid in no supported encoding.
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def _text(column: str) -> str:
@@ -64,7 +70,12 @@ def typed_text_rules(
 
 
 def timestamp_rules(entity: str) -> list[RowRule]:
-    """A timestamp does not parse, or lies in the future."""
+    """A timestamp does not parse, or lies in the future.
+
+    A customer's created_at is an attribute, not what the customer is: the
+    rules warn and staging keeps the customer with created_at NULL, instead
+    of quarantining the customer and, with it, all their orders.
+    """
     rules = []
     for column in TIMESTAMP_COLUMNS[entity]:
         parsed = f"try_cast(trim({column}) AS TIMESTAMPTZ)"
@@ -72,6 +83,8 @@ def timestamp_rules(entity: str) -> list[RowRule]:
             entity, column, parsed, ("parses", "is not a timestamp"),
             ("not_in_future", "is in the future", f"{parsed} > current_timestamp + {FUTURE_TOLERANCE}"),
         )
+    if entity in WARN_ONLY_TIMESTAMPS:
+        rules = [replace(rule, severity=WARNING) for rule in rules]
     return rules
 
 
@@ -106,6 +119,17 @@ def survey_rules(entity: str) -> list[RowRule]:
     ]
 
 
+def decoding_rules(entity: str) -> list[RowRule]:
+    """A text value holds bytes that were neither UTF-8 nor GB18030 (replaced by U+FFFD on load)."""
+    columns = ", ".join(f"coalesce({c}, '')" for c in ENTITIES[entity].columns)
+    return [RowRule(
+        f"{entity}.text_decodes", entity, "(any text column)",
+        "a value holds bytes that are not valid UTF-8 or GB18030 (shown as \ufffd)",
+        f"contains(concat({columns}), '{REPLACEMENT_CHARACTER}')",
+    )]
+
+
 def raw_row_rules(entity: str) -> list[RowRule]:
-    """Every row rule of an entity's raw table."""
-    return missing_key_rules(entity) + timestamp_rules(entity) + amount_rules(entity) + survey_rules(entity)
+    """Every rule on the rows of an entity's raw table: on each row's values, then across rows."""
+    return (missing_key_rules(entity) + timestamp_rules(entity) + amount_rules(entity) + survey_rules(entity)
+            + decoding_rules(entity) + key_rules(entity))

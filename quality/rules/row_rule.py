@@ -22,9 +22,21 @@ class RowRule:
     entity: str
     column: str
     reason: str
-    predicate: str  # SQL, true for a row that breaks the rule
+    # SQL, true for a row that breaks the rule. It may read the whole checked
+    # table through the placeholder `{batch}` (duplicates need other rows).
+    predicate: str
+    # ERROR: the row is quarantined. WARNING: reported, and the row goes on
+    # (staging types the value to NULL).
     severity: str = ERROR
+    # False for rows that are only collateral: a line whose order is
+    # quarantined is set aside too, but is not a defect of its own file,
+    # so it does not count against the bad-share limit.
+    counts_against_limit: bool = True
+
+    def predicate_on(self, relation: str) -> str:
+        """The predicate with `{batch}` replaced by `relation` (a table name or a parenthesised query)."""
+        return self.predicate.replace("{batch}", relation)
 
     def unexpected_rows_query(self, relation: str = "{batch}") -> str:
         """SELECT of the rows breaking the rule (GX substitutes `{batch}` with the validated table)."""
-        return f"SELECT * FROM {relation} WHERE {self.predicate}"
+        return f"SELECT * FROM {relation} WHERE {self.predicate_on(relation)}"

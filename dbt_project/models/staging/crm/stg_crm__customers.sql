@@ -3,7 +3,7 @@
 -- leave staging only as salted hashes.
 with source as (
 
-    select * from {{ source('crm', 'customers') }}
+    {{ accepted_rows('crm', 'customers') }}
 
 ),
 

@@ -1,7 +1,7 @@
 -- One row per interaction (the latest load wins), typed.
 with source as (
 
-    select * from {{ source('crm', 'interactions') }}
+    {{ accepted_rows('crm', 'interactions') }}
 
 ),
 

@@ -2,7 +2,7 @@
 -- exact duplicates of a line therefore collapse to one. Typed.
 with source as (
 
-    select * from {{ source('orders', 'order_items') }}
+    {{ accepted_rows('orders', 'order_items') }}
 
 ),
 

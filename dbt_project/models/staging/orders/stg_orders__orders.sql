@@ -2,7 +2,7 @@
 -- normalised through the order_status_map seed (unknown -> pending).
 with source as (
 
-    select * from {{ source('orders', 'orders') }}
+    {{ accepted_rows('orders', 'orders') }}
 
 ),
 

@@ -1,7 +1,7 @@
 -- One row per survey response (the latest load wins), typed.
 with source as (
 
-    select * from {{ source('surveys', 'survey_responses') }}
+    {{ accepted_rows('surveys', 'survey_responses') }}
 
 ),
 

@@ -1,0 +1,93 @@
+"""Raw rules that look beyond one row: keys that clash within a file, and references to nothing.
+
+- A key that appears more than once in one load with different content is a
+  conflict nobody can resolve by rule (which row is right?), so every row of
+  that key in that load goes to quarantine. Identical copies are not a
+  conflict: staging keeps one and the reconciliation counts the others as
+  exact duplicates. For customers the version is (customer_id, updated_at):
+  two rows with the same id and different updated_at are two versions, and
+  staging keeps the latest.
+- A reference (an order's customer, a line's order, ...) must name a row of
+  the parent entity that is itself accepted, i.e. in raw and not quarantined.
+  Lines of a quarantined order are therefore quarantined too, and an order
+  whose customer arrives in a later load is released by the next rebuild.
+
+Predicates read the checked table through the `{batch}` placeholder (Great
+Expectations' own), which `RowRule.predicate_on` replaces for plain SQL.
+"""
+
+from __future__ import annotations
+
+from ingestion.contract import ENTITIES
+from quality.rules.row_rule import RowRule
+
+# Columns that tell two versions of a row apart, beyond the key, where the source has them.
+VERSION_COLUMNS: dict[str, tuple[str, ...]] = {"customers": ("updated_at",)}
+
+
+def key_text(column: str) -> str:
+    """SQL: a key column as compared everywhere (trimmed, empty = NULL)."""
+    return f"nullif(trim({column}), '')"
+
+
+def accepted_keys_query(entity: str) -> str:
+    """SQL: the distinct keys of an entity's raw rows that are not quarantined (column `accepted_key`)."""
+    raw = ENTITIES[entity]
+    (key,) = raw.key_columns  # only single-column keys are referenced
+    return (
+        f"SELECT DISTINCT {key_text('accepted.' + key)} AS accepted_key FROM {raw.raw_table} AS accepted "
+        f"ANTI JOIN quarantine.{entity} AS rejected "
+        "ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number"
+    )
+
+
+def reference_rules(entity: str) -> list[RowRule]:
+    """A reference that is empty or names no row of its parent; or names only quarantined ones."""
+    rules = []
+    for column, parent in ENTITIES[entity].references:
+        raw = ENTITIES[parent]
+        (parent_key,) = raw.key_columns
+        received = (f"SELECT DISTINCT {key_text(parent_key)} FROM {raw.raw_table} "
+                    f"WHERE {key_text(parent_key)} IS NOT NULL")
+        accepted = f"SELECT accepted_key FROM ({accepted_keys_query(parent)}) AS parents WHERE accepted_key IS NOT NULL"
+        rules += [
+            RowRule(
+                f"{entity}.{column}_known", entity, column,
+                f"{column} is missing or names no {parent} row ({parent_key} unknown)",
+                f"coalesce({key_text(column)} NOT IN ({received}), true)",
+            ),
+            RowRule(
+                f"{entity}.{column}_accepted", entity, column,
+                f"{column} names a {parent} row that is itself quarantined",
+                f"{key_text(column)} IN ({received}) AND {key_text(column)} NOT IN ({accepted})",
+                counts_against_limit=False,
+            ),
+        ]
+    return rules
+
+
+def conflicting_duplicate_rules(entity: str) -> list[RowRule]:
+    """Rows sharing a key (and version) within one load while their content differs."""
+    spec = ENTITIES[entity]
+    keys = [key_text(c) for c in spec.key_columns]
+    versions = [f"coalesce(trim({c}), '')" for c in VERSION_COLUMNS.get(entity, ())]
+    grouping = ", ".join(["_load_id", *keys, *versions])
+    content = "row(" + ", ".join(spec.columns) + ")"
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    # Two stages: only keys that repeat at all are compared by content.
+    repeated = f"SELECT {grouping} FROM {{batch}} WHERE {present} GROUP BY ALL HAVING count(*) > 1"
+    conflicting = (
+        f"SELECT {grouping} FROM {{batch}} WHERE ({grouping}) IN ({repeated}) "
+        f"GROUP BY ALL HAVING count(DISTINCT {content}) > 1"
+    )
+    named = " and ".join((*spec.key_columns, *VERSION_COLUMNS.get(entity, ())))
+    return [RowRule(
+        f"{entity}.key_unique_in_file", entity, spec.key_columns[0],
+        f"{named} repeat in the same file with different content, so which row is right is unknown",
+        f"({grouping}) IN ({conflicting})",
+    )]
+
+
+def key_rules(entity: str) -> list[RowRule]:
+    """Every multi-row rule of an entity's raw table."""
+    return conflicting_duplicate_rules(entity) + reference_rules(entity)
