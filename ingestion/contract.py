@@ -89,3 +89,8 @@ def entity_named(name: str) -> Entity:
     except KeyError:
         known = ", ".join(sorted(ENTITIES))
         raise ValueError(f"unknown entity {name!r}; the source contract has: {known}") from None
+
+
+def staging_model(entity: Entity) -> str:
+    """The dbt staging model of an entity: stg_<source system>__<entity>."""
+    return f"stg_{entity.source_system}__{entity.name}"

@@ -7,7 +7,10 @@ import dagster as dg
 from orchestration.assets import crm, orders, surveys
 from orchestration.assets.dbt import dbt_marts, dbt_staging
 from orchestration.assets.quarantine import bad_share_checks, quarantine_assets
+from orchestration.checks.mart_rules import mart_rules_checks
 from orchestration.checks.raw_rules import raw_rules_checks
+from orchestration.checks.reconciliation import reconciliation_checks
+from orchestration.checks.staging_rules import staging_rules_checks
 from orchestration.jobs.refresh import daily_refresh_schedule, new_landing_files_sensor, refresh_warehouse_job
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
@@ -23,7 +26,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Return the project's Definitions for these settings."""
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([crm, orders, surveys]), *quarantine_assets, dbt_staging, dbt_marts],
-        asset_checks=[*raw_rules_checks, *bad_share_checks],
+        asset_checks=[*raw_rules_checks, *bad_share_checks, *staging_rules_checks, *reconciliation_checks,
+                      *mart_rules_checks],
         jobs=[refresh_warehouse_job],
         schedules=[daily_refresh_schedule],
         sensors=[new_landing_files_sensor],

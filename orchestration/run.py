@@ -49,7 +49,9 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 key = evaluation.asset_check_key
-                messages.append(f"check {key.name} on {key.asset_key.to_user_string()} failed")
+                level = "failed" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warns"
+                detail = f": {evaluation.description}" if evaluation.description else ""
+                messages.append(f"check {key.name} on {key.asset_key.to_user_string()} {level}{detail}")
     return messages
 
 

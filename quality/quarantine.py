@@ -133,7 +133,12 @@ class RuleBreach:
 
     def describe(self) -> str:
         """E.g. `ordered_at is not a timestamp: 12 rows, first row 17 (ordered_at = 'not-a-date')`."""
-        value = "" if self.rule.column.startswith("(") else f" ({self.rule.column} = {self.example_value!r})"
+        if self.rule.column.startswith("("):
+            value = ""
+        elif self.example_value is None or not str(self.example_value).strip():
+            value = f" ({self.rule.column} empty)"
+        else:
+            value = f" ({self.rule.column} = {self.example_value!r})"
         return f"{self.rule.reason}: {self.rows:,} rows, first row {self.first_row}{value}"
 
 

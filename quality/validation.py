@@ -42,12 +42,17 @@ class SuiteOutcome:
         """The expectations that did not hold."""
         return tuple(o for o in self.outcomes if not o.success)
 
-    def summary(self) -> str:
-        """One line per failed expectation, e.g. `raw.orders: 12 rows: ordered_at is not a timestamp`."""
+    def summary(self, samples: dict[str, list[dict]] | None = None) -> str:
+        """One line per failed expectation, with an example where `samples` has one.
+
+        E.g. `raw.orders: 12 rows: ordered_at is not a timestamp; e.g. {'file': 'orders/a.csv', 'row': 17, ...}`.
+        """
         lines = []
         for outcome in self.failed:
             count = f"{outcome.unexpected_rows:,} rows: " if outcome.unexpected_rows is not None else ""
-            lines.append(f"{self.relation}: {count}{outcome.description}" + (f" ({outcome.error})" if outcome.error else ""))
+            example = (samples or {}).get(outcome.rule or "", [])
+            line = f"{self.relation}: {count}{outcome.description}" + (f" ({outcome.error})" if outcome.error else "")
+            lines.append(line + (f"; e.g. {example[0]}" if example else ""))
         return "\n".join(lines)
 
 
@@ -70,13 +75,29 @@ def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite
 
 
 def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit: int = SAMPLE_ROWS) -> dict[str, list]:
-    """A few values breaking each rule (read-only DuckDB queries; rules without failures are left out)."""
+    """A few rows breaking each rule, as {column: value} with file and row where the table has lineage.
+
+    Read-only DuckDB queries; rules without failures are left out.
+    """
     samples = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for rule in rules:
-            values = con.execute(
-                f"SELECT {rule.column} FROM {relation} WHERE {rule.predicate} LIMIT {int(limit)}"
-            ).fetchall()
-            if values:
-                samples[rule.name] = [value for (value,) in values]
+            result = con.execute(f"SELECT * FROM ({rule.unexpected_rows_query(relation)}) AS broken LIMIT {int(limit)}")
+            names = [d[0] for d in result.description]
+            rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+            if rows:
+                samples[rule.name] = [sample_of(row, rule.column) for row in rows]
     return samples
+
+
+def sample_of(row: dict, column: str) -> dict:
+    """What people need of a failing row: its file and row number, and the rule's column (else every column)."""
+    located = {"file": row["_source_file"], "row": row["_row_number"]} if "_source_file" in row else {}
+    if column in row:
+        return {**located, column: _plain(row[column])}
+    return {**located, **{k: _plain(v) for k, v in row.items() if not k.startswith("_")}}
+
+
+def _plain(value: object) -> object:
+    """A JSON-friendly value (numbers and text as they are, anything else as text)."""
+    return value if value is None or isinstance(value, (int, float, str, bool)) else str(value)

@@ -35,6 +35,7 @@ RULE_FINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "orders.order_total_not_negative": ("orders", ()),
     "order_items.order_id_present": ("order_items", ("missing_key",)),
     "order_items.line_number_present": ("order_items", ()),
+    "order_items.line_number_is_integer": ("order_items", ()),
     "order_items.line_discount_is_number": ("order_items", ()),
     "order_items.line_discount_not_negative": ("order_items", ()),
     "survey_responses.response_id_present": ("survey_responses", ("missing_key",)),

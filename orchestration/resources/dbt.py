@@ -6,6 +6,9 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -43,6 +46,12 @@ if manifest_is_stale(dbt_project):
     # Outside `dagster dev` (a fresh clone, the CLI, the tests) nobody parses the
     # project: parse it when it changed, so the assets never load an old graph.
     dbt_project.preparer.prepare(dbt_project)
+
+
+def project_var(name: str) -> Any:
+    """The default of a dbt var as dbt_project.yml sets it (e.g. reporting_currency)."""
+    config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return config["vars"][name]
 
 
 def dbt_cli_resource() -> DbtCliResource:

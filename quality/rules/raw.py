@@ -99,6 +99,14 @@ def amount_rules(entity: str) -> list[RowRule]:
     return rules
 
 
+def line_number_rules(entity: str) -> list[RowRule]:
+    """A line number (part of the line's key) that is not a whole number."""
+    if entity != "order_items":
+        return []
+    return [RowRule(f"{entity}.line_number_is_integer", entity, "line_number", "line_number is not a whole number",
+                    f"{_text('line_number')} IS NOT NULL AND try_cast(trim(line_number) AS INTEGER) IS NULL")]
+
+
 def survey_rules(entity: str) -> list[RowRule]:
     """Survey type unknown, score not an integer, or off its type's scale."""
     if entity != "survey_responses":
@@ -131,5 +139,5 @@ def decoding_rules(entity: str) -> list[RowRule]:
 
 def raw_row_rules(entity: str) -> list[RowRule]:
     """Every rule on the rows of an entity's raw table: on each row's values, then across rows."""
-    return (missing_key_rules(entity) + timestamp_rules(entity) + amount_rules(entity) + survey_rules(entity)
-            + decoding_rules(entity) + key_rules(entity))
+    return (missing_key_rules(entity) + line_number_rules(entity) + timestamp_rules(entity) + amount_rules(entity)
+            + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))

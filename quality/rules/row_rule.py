@@ -32,6 +32,9 @@ class RowRule:
     # quarantined is set aside too, but is not a defect of its own file,
     # so it does not count against the bad-share limit.
     counts_against_limit: bool = True
+    # A whole query instead of `SELECT * FROM {batch} WHERE predicate`, for
+    # invariants across tables: it returns one row per broken case.
+    rows_query: str | None = None
 
     def predicate_on(self, relation: str) -> str:
         """The predicate with `{batch}` replaced by `relation` (a table name or a parenthesised query)."""
@@ -39,4 +42,6 @@ class RowRule:
 
     def unexpected_rows_query(self, relation: str = "{batch}") -> str:
         """SELECT of the rows breaking the rule (GX substitutes `{batch}` with the validated table)."""
+        if self.rows_query is not None:
+            return self.rows_query.replace("{batch}", relation)
         return f"SELECT * FROM {relation} WHERE {self.predicate_on(relation)}"

@@ -1,0 +1,27 @@
+"""One blocking asset check per staging model: unique keys, references that resolve, one currency.
+
+A failure stops the marts (the dbt_marts step waits for these checks).
+"""
+
+import dagster as dg
+
+from ingestion.contract import ENTITIES, Entity, staging_model
+from orchestration.checks.suite_check import build_suite_check
+from orchestration.resources.dbt import project_var
+from quality.rules.staging import STAGING_SCHEMA, staging_relation, staging_rules
+
+
+def build_staging_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
+    """The check `staging_rules` on the asset staging/stg_<source>__<entity>."""
+    return build_suite_check(
+        asset_key=dg.AssetKey([STAGING_SCHEMA, staging_model(entity)]),
+        name="staging_rules",
+        relation=staging_relation(entity),
+        rules=lambda: staging_rules(entity, project_var("reporting_currency")),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"Great Expectations suite {staging_relation(entity)}: one row per key, every reference "
+                    "resolves in staging, orders in one currency (or converted by reference.fx_rates). Blocking.",
+    )
+
+
+staging_rules_checks = [build_staging_rules_check(entity) for entity in ENTITIES.values()]

@@ -1,0 +1,65 @@
+"""One factory for every Great Expectations asset check: a suite of rules run on one warehouse table.
+
+The check's metadata carries GX's figures (expectations run and failed,
+unexpected rows per rule) and a sample of failing rows with file and row
+where the table has lineage; a failed check adds a summary line per rule
+that names the table, the count and an example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from quality.rules.row_rule import RowRule
+from quality.suites import rules_suite
+from quality.validation import failing_samples, validate_relation
+
+
+def build_suite_check(
+    *,
+    asset_key: dg.AssetKey,
+    name: str,
+    relation: str,
+    rules: Callable[[], list[RowRule]],
+    description: str,
+    severity: dg.AssetCheckSeverity,
+    columns: tuple[str, ...] = (),
+) -> dg.AssetChecksDefinition:
+    """An asset check running the suite of `rules()` on `relation`; blocking when `severity` is ERROR."""
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=name,
+        # A reader, but DuckDB refuses readers in other processes while one writes: same pool.
+        pool=WAREHOUSE_POOL,
+        blocking=severity == dg.AssetCheckSeverity.ERROR,
+        description=description,
+    )
+    def suite_check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+        path = Path(warehouse.path)
+        suite_rules = rules()
+        outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns))
+        failed_rules = {o.rule for o in outcome.failed if o.rule}
+        samples = failing_samples(path, relation, [rule for rule in suite_rules if rule.name in failed_rules])
+        metadata = {
+            "table": relation,
+            "expectations run": len(outcome.outcomes),
+            "expectations failed": len(outcome.failed),
+            "unexpected rows": dg.MetadataValue.json(
+                {o.rule or o.description: o.unexpected_rows for o in outcome.outcomes if o.unexpected_rows}
+            ),
+            "failing rows (sample)": dg.MetadataValue.json(samples),
+        }
+        summary = outcome.summary(samples)
+        if summary:
+            metadata["summary"] = dg.MetadataValue.md(summary)
+        return dg.AssetCheckResult(
+            passed=outcome.success, severity=severity, metadata=metadata,
+            description=f"{name} on {relation}: " + (summary.splitlines()[0] if summary else "every rule holds"),
+        )
+
+    return suite_check

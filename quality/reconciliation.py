@@ -1,0 +1,106 @@
+"""Reconciliation: every row received ends in staging, in quarantine, or is a counted duplicate.
+
+For each entity, per run:
+
+    received = staged + quarantined + exact duplicates + superseded versions
+
+- received: rows in raw (every load, every file version);
+- quarantined: rows in quarantine.<entity>;
+- exact duplicates: accepted rows identical (in every contract column) to
+  another accepted row with the same key: the same line sent twice, or an
+  unchanged row of a file's new version;
+- superseded versions: other accepted versions of a key that a later one
+  replaced (latest updated_at for customers, latest load otherwise);
+- staged: rows of the staging model.
+
+The right-hand terms are counted independently (from raw and quarantine, by
+key and content, and from the staging table), so the equation fails when
+staging loses or invents rows. The counts of every run are appended to
+`quality.reconciliation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from ingestion.contract import Entity
+from quality.quarantine import quarantine_table
+from quality.rules.staging import staging_relation
+
+SCHEMA = "quality"
+TABLE = f"{SCHEMA}.reconciliation"
+# Keys as staging types them (a line number is an integer there).
+STAGING_KEY_TYPES: dict[tuple[str, str], str] = {("order_items", "line_number"): "INTEGER"}
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """One entity's counts in one run."""
+
+    entity: str
+    received: int
+    staged: int
+    quarantined: int
+    exact_duplicates: int
+    superseded: int
+
+    @property
+    def accounted(self) -> int:
+        """staged + quarantined + exact duplicates + superseded versions."""
+        return self.staged + self.quarantined + self.exact_duplicates + self.superseded
+
+    @property
+    def balances(self) -> bool:
+        """Whether every received row is accounted for, exactly once."""
+        return self.received == self.accounted
+
+    def describe(self) -> str:
+        """E.g. `orders: received 1,000 = staged 990 + quarantined 8 + exact duplicates 2 + superseded 0`."""
+        verdict = "" if self.balances else f"; {self.received - self.accounted:+,} rows unaccounted for"
+        return (f"{self.entity}: received {self.received:,} {'=' if self.balances else '<>'} staged {self.staged:,} "
+                f"+ quarantined {self.quarantined:,} + exact duplicates {self.exact_duplicates:,} "
+                f"+ superseded {self.superseded:,}{verdict}")
+
+
+def _staging_key(entity: Entity, column: str) -> str:
+    typed = STAGING_KEY_TYPES.get((entity.name, column))
+    text = f"trim(accepted.{column})"
+    return f"try_cast({text} AS {typed})" if typed else text
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, entity: Entity) -> Reconciliation:
+    """Count the entity's rows in raw, quarantine and staging."""
+    keys = ", ".join(_staging_key(entity, c) for c in entity.key_columns)
+    content = "row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + ")"
+    received, quarantined, accepted_rows, versions, distinct_keys = con.execute(f"""
+        SELECT
+            (SELECT count(*) FROM {entity.raw_table}),
+            (SELECT count(*) FROM {quarantine_table(entity)}),
+            count(*),
+            count(DISTINCT row({keys}, {content})),
+            count(DISTINCT row({keys}))
+        FROM {entity.raw_table} AS accepted
+        ANTI JOIN {quarantine_table(entity)} AS rejected
+            ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number
+    """).fetchone()
+    staged = con.execute(f"SELECT count(*) FROM {staging_relation(entity)}").fetchone()[0]
+    return Reconciliation(entity.name, received, staged, quarantined,
+                          exact_duplicates=accepted_rows - versions, superseded=versions - distinct_keys)
+
+
+def record(con: duckdb.DuckDBPyConnection, run_id: str, counts: Reconciliation) -> None:
+    """Append one entity's counts of this run to quality.reconciliation (replacing a re-check of the same run)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    con.execute(f"""
+        CREATE TABLE IF NOT EXISTS {TABLE} (
+            run_id VARCHAR, entity VARCHAR, checked_at TIMESTAMP, received BIGINT, staged BIGINT,
+            quarantined BIGINT, exact_duplicates BIGINT, superseded BIGINT, balances BOOLEAN)
+    """)
+    con.execute(f"DELETE FROM {TABLE} WHERE run_id = ? AND entity = ?", [run_id, counts.entity])
+    con.execute(
+        f"INSERT INTO {TABLE} VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+        [run_id, counts.entity, counts.received, counts.staged, counts.quarantined, counts.exact_duplicates,
+         counts.superseded, counts.balances],
+    )

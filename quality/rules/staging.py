@@ -1,0 +1,63 @@
+"""The rules of the staging layer: what deduplication and the quarantine promise.
+
+- one row per key after deduplication;
+- every reference resolves inside staging (orders to customers, lines to
+  orders, interactions and responses to customers): the quarantine removed
+  orphans, so a failure here means a rule and the staging models disagree;
+- one currency: every order is in the reporting currency or in one that
+  reference.fx_rates converts.
+"""
+
+from __future__ import annotations
+
+from ingestion.contract import ENTITIES, Entity, staging_model
+from quality.rules.row_rule import RowRule
+
+STAGING_SCHEMA = "staging"
+
+
+def staging_relation(entity: Entity) -> str:
+    """Qualified name of an entity's staging model."""
+    return f"{STAGING_SCHEMA}.{staging_model(entity)}"
+
+
+def unique_key_rule(entity: Entity) -> RowRule:
+    """Rows sharing their key with another row of the staging model."""
+    keys = ", ".join(entity.key_columns)
+    return RowRule(
+        f"{staging_model(entity)}.key_unique", staging_model(entity), entity.key_columns[0],
+        f"{' and '.join(entity.key_columns)} not unique after deduplication",
+        f"({keys}) IN (SELECT {keys} FROM {{batch}} GROUP BY ALL HAVING count(*) > 1)",
+    )
+
+
+def reference_rules(entity: Entity) -> list[RowRule]:
+    """Rows whose reference names no row of the parent's staging model."""
+    rules = []
+    for column, parent_name in entity.references:
+        parent = ENTITIES[parent_name]
+        (parent_key,) = parent.key_columns
+        rules.append(RowRule(
+            f"{staging_model(entity)}.{column}_resolves", staging_model(entity), column,
+            f"{column} names no row of {staging_relation(parent)}",
+            f"{column} IS NULL OR {column} NOT IN (SELECT {parent_key} FROM {staging_relation(parent)} "
+            f"WHERE {parent_key} IS NOT NULL)",
+        ))
+    return rules
+
+
+def currency_rules(entity: Entity, reporting_currency: str) -> list[RowRule]:
+    """Orders in a currency that is neither the reporting one nor converted by reference.fx_rates."""
+    if entity.name != "orders":
+        return []
+    return [RowRule(
+        f"{staging_model(entity)}.one_currency", staging_model(entity), "currency",
+        f"currency is not {reporting_currency} and reference.fx_rates has no rate for it",
+        f"coalesce(currency, '{reporting_currency}') <> '{reporting_currency}' AND currency NOT IN "
+        "(SELECT upper(trim(currency)) FROM reference.fx_rates WHERE currency IS NOT NULL)",
+    )]
+
+
+def staging_rules(entity: Entity, reporting_currency: str) -> list[RowRule]:
+    """Every rule of an entity's staging model."""
+    return [unique_key_rule(entity), *reference_rules(entity), *currency_rules(entity, reporting_currency)]
