@@ -148,12 +148,16 @@ def run_and_summarise(settings: Settings, quiet: bool) -> bool:
 def print_status(settings: Settings) -> None:
     """Print the warehouse summary, read-only."""
     from orchestration.summary import format_summary, warehouse_summary
+    from quality.data_docs import index_page
 
     if not settings.warehouse_path.exists():
         click.echo(f"No warehouse at {settings.warehouse_path} yet: run `retention demo` or `retention run`.")
         return
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         click.echo(format_summary(warehouse_summary(con, settings.warehouse_path)))
+    data_docs = index_page(settings.data_docs_dir)
+    if data_docs.exists():
+        click.echo(f"quality report   {data_docs}  (Great Expectations Data Docs)")
 
 
 @main.command()

@@ -34,6 +34,11 @@ class Settings:
     duckdb_memory_limit: str | None
     max_bad_share: float = 0.01
 
+    @property
+    def data_docs_dir(self) -> Path:
+        """Where the Great Expectations Data Docs of the checks are written."""
+        return self.data_dir / "data_docs"
+
     @classmethod
     def from_env(cls) -> Settings:
         """Read the settings from the environment, with the embedded defaults."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-LAYERS = ("raw", "staging", "intermediate", "marts")
+LAYERS = ("raw", "quarantine", "staging", "intermediate", "marts")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class WarehouseSummary:
     completed_revenue: float | None
     currency: str | None
     headlines: MartHeadlines | None = None
+    # entity -> (received, accounted for, balances) of the latest run's reconciliation
+    reconciliation: dict[str, tuple[int, int, bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
         ).fetchone()
     return WarehouseSummary(
         headlines=mart_headlines(con) if "marts.customer_rfm" in counts else None,
+        reconciliation=latest_reconciliation(con),
         warehouse_path=warehouse_path,
         rows_by_table=counts,
         customers=customers,
@@ -82,6 +85,22 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
         completed_revenue=float(revenue) if revenue is not None else None,
         currency=currency,
     )
+
+
+def latest_reconciliation(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, bool]] | None:
+    """{entity: (received, accounted for, balances)} of the latest reconciled run, or None before any."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'quality' AND table_name = 'reconciliation'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    rows = con.execute("""
+        SELECT entity, received, staged + quarantined + exact_duplicates + superseded, balances
+        FROM quality.reconciliation
+        WHERE run_id = (SELECT arg_max(run_id, checked_at) FROM quality.reconciliation)
+        ORDER BY entity
+    """).fetchall()
+    return {entity: (received, accounted, balances) for entity, received, accounted, balances in rows}
 
 
 def mart_headlines(con: duckdb.DuckDBPyConnection) -> MartHeadlines:
@@ -141,6 +160,12 @@ def format_summary(summary: WarehouseSummary) -> str:
         lines.append(f"orders           {summary.orders:>12,}  ({summary.completed_orders or 0:,} completed)")
     if summary.completed_revenue is not None:
         lines.append(f"net revenue      {summary.completed_revenue:>15,.2f} {summary.currency or ''}  (completed orders)")
+    if summary.reconciliation:
+        balanced = [entity for entity, (_, _, ok) in summary.reconciliation.items() if ok]
+        unbalanced = sorted(set(summary.reconciliation) - set(balanced))
+        lines.append(f"reconciliation   {len(balanced)} of {len(summary.reconciliation)} entities balance "
+                     "(received = staged + quarantined + duplicates)"
+                     + (f"; NOT: {', '.join(unbalanced)}" if unbalanced else ""))
     if summary.headlines is not None:
         lines += format_headlines(summary.headlines)
     lines.append(f"warehouse file   {summary.warehouse_path}")

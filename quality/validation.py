@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import great_expectations as gx
 
+from quality.data_docs import validate_with_docs
 from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
 from quality.rules.row_rule import RowRule
 
@@ -56,10 +57,18 @@ class SuiteOutcome:
         return "\n".join(lines)
 
 
-def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite) -> SuiteOutcome:
-    """Run `suite` on `relation` (schema.table) of the warehouse, read-only, inside DuckDB."""
-    with warehouse_datasource(warehouse) as (_, datasource):
-        result = relation_batch_definition(datasource, relation).get_batch().validate(suite, result_format="SUMMARY")
+def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite,
+                      docs_dir: Path | None = None) -> SuiteOutcome:
+    """Run `suite` on `relation` (schema.table) of the warehouse, read-only, inside DuckDB.
+
+    With `docs_dir`, the run goes through a GX checkpoint that also writes the Data Docs there.
+    """
+    if docs_dir is not None:
+        result = validate_with_docs(warehouse, relation, suite, docs_dir)
+    else:
+        with warehouse_datasource(warehouse) as (_, datasource):
+            batch = relation_batch_definition(datasource, relation).get_batch()
+            result = batch.validate(suite, result_format="SUMMARY")
     outcomes = []
     for item in result.results:
         config = item.expectation_config

@@ -64,6 +64,16 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class QualityTiming:
+    """One Great Expectations suite run on one table of the warehouse."""
+
+    relation: str
+    rows: int
+    expectations: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class SizeResult:
     """Both implementations measured on one generated warehouse."""
 
@@ -71,6 +81,7 @@ class SizeResult:
     orders: int
     dbt: Measurement
     pandas: Measurement
+    quality: tuple[QualityTiming, ...] = ()
 
     @property
     def speedup(self) -> float | None:
@@ -232,7 +243,34 @@ def benchmark_size(customers: int, work_dir: Path, regenerate: bool, skip_run: b
     run_dir.mkdir(exist_ok=True)
     dbt_result = measure_dbt(customers, data_dir, run_dir)
     pandas_result = measure_pandas(customers, data_dir, run_dir)
-    return SizeResult(customers, orders, dbt_result, pandas_result)
+    return SizeResult(customers, orders, dbt_result, pandas_result, measure_quality(customers, warehouse))
+
+
+def measure_quality(customers: int, warehouse: Path) -> tuple[QualityTiming, ...]:
+    """Time the GX suites of the order tables (raw and staging), as the asset checks run them."""
+    import duckdb
+
+    from ingestion.contract import ENTITIES
+    from orchestration.resources.dbt import project_var
+    from quality.rules.raw import raw_row_rules
+    from quality.rules.staging import staging_relation, staging_rules
+    from quality.suites import rules_suite
+    from quality.validation import validate_relation
+
+    orders = ENTITIES["orders"]
+    suites = [
+        (orders.raw_table, raw_row_rules("orders"), orders.columns),
+        (staging_relation(orders), staging_rules(orders, project_var("reporting_currency")), ()),
+    ]
+    timings = []
+    for relation, rules, columns in suites:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+        say(f"{customers:,} customers: GX suite on {relation} ({rows:,} rows, {len(rules)} rules)")
+        started = time.perf_counter()
+        outcome = validate_relation(warehouse, relation, rules_suite(relation, rules, columns))
+        timings.append(QualityTiming(relation, rows, len(outcome.outcomes), time.perf_counter() - started))
+    return tuple(timings)
 
 
 def verdict(holds: bool) -> str:
@@ -256,6 +294,12 @@ def print_report(results: list[SizeResult]) -> None:
         speedup = result.speedup
         text = f"{speedup:.2f}x" if speedup is not None else "n/a (a run failed)"
         print(f"speed-up pandas/dbt at {result.customers:,} customers: {text}")
+
+    print()
+    for result in results:
+        for timing in result.quality:
+            print(f"GX suite at {result.customers:,} customers: {timing.relation} ({timing.rows:,} rows, "
+                  f"{timing.expectations} expectations) {timing.seconds:.1f} s")
 
     at_target = [result for result in results if result.customers == TARGET_CUSTOMERS]
     print()

@@ -30,6 +30,9 @@ def test_definitions_load_with_one_graph_from_raw_to_staging(settings):
     for model, parents in STAGING_PARENTS.items():
         node = graph.get(dg.AssetKey(["staging", model]))
         assert {k.path[-1] for k in node.parent_keys} == parents, model
+        entity = model.split("__")[1]
+        # Staging reads raw without the quarantined rows: both are its parents.
+        assert {dg.AssetKey(["raw", entity]), dg.AssetKey(["quarantine", entity])} <= set(node.parent_keys)
         assert node.group_name == "staging"
     # dbt sources are the ingestion assets themselves, not separate external assets.
     for key in RAW_KEYS:
@@ -50,6 +53,25 @@ def test_dbt_tests_are_asset_checks(settings):
     names = {(c.asset_key.path[-1], c.name) for c in checks}
     assert ("stg_orders__orders", "unique_stg_orders__orders_order_id") in names
     assert len(checks) >= 20
+
+
+def test_every_layer_has_its_quality_checks_and_the_gates_block(settings):
+    checks = build_definitions(settings).resolve_asset_graph().asset_check_keys
+    by_asset: dict[dg.AssetKey, set[str]] = {}
+    for check in checks:
+        by_asset.setdefault(check.asset_key, set()).add(check.name)
+    for entity in ("customers", "interactions", "orders", "order_items", "survey_responses"):
+        assert "raw_rules" in by_asset[dg.AssetKey(["raw", entity])]
+        assert "bad_share_within_limit" in by_asset[dg.AssetKey(["quarantine", entity])]
+    for model in STAGING_PARENTS:
+        assert {"staging_rules", "reconciles_with_raw"} <= by_asset[dg.AssetKey(["staging", model])]
+    for mart in ("cohort_retention", "customer_retention", "customer_rfm", "customer_lifetime_value",
+                 "clv_summary", "survey_scores", "dim_customers"):
+        assert "mart_rules" in by_asset[dg.AssetKey(["marts", mart])]
+    defs = build_definitions(settings)
+    specs = {spec.key: spec for checks_def in defs.asset_checks for spec in checks_def.check_specs}
+    blocking = {key.name for key, spec in specs.items() if spec.blocking}
+    assert blocking == {"bad_share_within_limit", "staging_rules", "reconciles_with_raw", "mart_rules"}
 
 
 def test_every_step_touching_the_warehouse_is_in_its_pool(settings):

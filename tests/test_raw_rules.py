@@ -36,6 +36,7 @@ RULE_FINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "order_items.order_id_present": ("order_items", ("missing_key",)),
     "order_items.line_number_present": ("order_items", ()),
     "order_items.line_number_is_integer": ("order_items", ()),
+    "orders.status_mapped": ("orders", ()),  # the generator's statuses are all in the seed
     "order_items.line_discount_is_number": ("order_items", ()),
     "order_items.line_discount_not_negative": ("order_items", ()),
     "survey_responses.response_id_present": ("survey_responses", ("missing_key",)),
@@ -135,18 +136,27 @@ def test_the_raw_check_reports_counts_and_failing_values_in_dagster(settings, ti
     (tiny_landing / "orders" / "late.csv").write_text(
         "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
         "O90,C1,not-a-date,paid,CNY,0,10.00,app\n"
-        "O91,C1,2024-05-01T10:00:00Z,paid,CNY,-5.00,10.00,app\n",
+        "O91,C1,2024-05-01T10:00:00Z,paid,CNY,-5.00,10.00,app\n"
+        "O92,C1,2024-05-02T10:00:00Z,teleported,CNY,0,10.00,app\n",
         encoding="utf-8",
     )
     check = build_raw_rules_check(ENTITIES["orders"])
-    # Two bad rows of two would be refused at the default 1% limit (see test_quarantine); here the check is tested.
+    # Two bad rows of three would be refused at the default 1% limit (see test_quality_gates); here the check is tested.
     resources = build_resources(dataclasses.replace(settings, max_bad_share=1.0))
     result = dg.materialize([raw_customers, raw_orders, check], resources=resources)
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
     metadata = {key: value.value for key, value in evaluation.metadata.items()}
-    assert metadata["unexpected rows"] == {"orders.ordered_at_parses": 1, "orders.order_discount_not_negative": 1}
-    assert metadata["failing values (sample)"] == {"orders.ordered_at_parses": ["not-a-date"],
-                                                   "orders.order_discount_not_negative": ["-5.00"]}
-    assert metadata["expectations failed"] == 2
-    assert "raw.orders: 1 rows: ordered_at is not a timestamp" in metadata["summary"]
+    assert metadata["unexpected rows"] == {"orders.ordered_at_parses": 1, "orders.order_discount_not_negative": 1,
+                                           "orders.status_mapped": 1}
+    assert metadata["failing rows (sample)"] == {
+        "orders.ordered_at_parses": [{"file": "orders/late.csv", "row": 1, "ordered_at": "not-a-date"}],
+        "orders.order_discount_not_negative": [{"file": "orders/late.csv", "row": 2, "order_discount": "-5.00"}],
+        "orders.status_mapped": [{"file": "orders/late.csv", "row": 3, "status": "teleported"}],
+    }
+    assert metadata["expectations failed"] == 3
+    assert ("raw.orders: 1 rows: ordered_at is not a timestamp; "
+            "e.g. {'file': 'orders/late.csv', 'row': 1, 'ordered_at': 'not-a-date'}") in metadata["summary"]
+    assert metadata["data docs"].endswith("/data/data_docs/index.html")
+    docs = (settings.data_docs_dir / "index.html").read_text(encoding="utf-8")
+    assert "raw.orders" in docs

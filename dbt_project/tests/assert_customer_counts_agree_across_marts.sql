@@ -1,6 +1,8 @@
 -- METRICS.md invariant: the sum of cohort sizes (per cohort grain) equals the
 -- customers with at least one completed order, the rows of customer_rfm and
 -- the rows of customer_lifetime_value. Returns the disagreeing counts.
+{#- Shown in Dagster as a check on cohort_retention (a test on several marts needs one home). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'cohort_retention'}}}) }}
 with counts as (
 
     select 'customers with a completed order' as source, count(distinct customer_id) as customers

@@ -71,6 +71,7 @@ class FileOutcome:
     file_version: int
     encoding: str | None
     note: str
+    schema_drift: str = ""  # contract columns missing / extra columns, in words ("" when none)
 
 
 @dataclass
@@ -145,7 +146,7 @@ def load_landing_file(
     if drift:
         notes.append(drift)
     status = "loaded" if version == 1 else "new_version"
-    return FileOutcome(landing_file.relative_path, status, rows, version, seen.encoding, "; ".join(notes))
+    return FileOutcome(landing_file.relative_path, status, rows, version, seen.encoding, "; ".join(notes), drift)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ def load_summary(files: EntityLoad, extractions: list[DatabaseLoad]) -> dict[str
             [f.relative_path for f in files.files if f.status == "new_version"]
         ),
         "files_skipped_unknown_format": dg.MetadataValue.json(files.unknown_files),
+        "schema_drift": dg.MetadataValue.json({f.relative_path: f.schema_drift for f in files.files if f.schema_drift}),
     }
     if extractions:
         metadata["database_extractions"] = dg.MetadataValue.json(

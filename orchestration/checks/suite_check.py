@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.resources.quality_reports import QualityReports
 from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
 from quality.rules.row_rule import RowRule
 from quality.suites import rules_suite
@@ -39,10 +40,11 @@ def build_suite_check(
         blocking=severity == dg.AssetCheckSeverity.ERROR,
         description=description,
     )
-    def suite_check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+    def suite_check(warehouse: DuckDBWarehouse, quality_reports: QualityReports) -> dg.AssetCheckResult:
         path = Path(warehouse.path)
         suite_rules = rules()
-        outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns))
+        outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns),
+                                    docs_dir=quality_reports.path)
         failed_rules = {o.rule for o in outcome.failed if o.rule}
         samples = failing_samples(path, relation, [rule for rule in suite_rules if rule.name in failed_rules])
         metadata = {
@@ -53,6 +55,7 @@ def build_suite_check(
                 {o.rule or o.description: o.unexpected_rows for o in outcome.outcomes if o.unexpected_rows}
             ),
             "failing rows (sample)": dg.MetadataValue.json(samples),
+            "data docs": dg.MetadataValue.url(quality_reports.index.resolve().as_uri()),
         }
         summary = outcome.summary(samples)
         if summary:

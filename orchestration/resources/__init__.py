@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestration.resources.dbt import dbt_cli_resource
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.marts import MartSettings
+from orchestration.resources.quality_reports import QualityReports
 from orchestration.resources.warehouse import DuckDBWarehouse
 from orchestration.settings import Settings
 
@@ -21,5 +22,6 @@ def build_resources(settings: Settings) -> dict[str, object]:
             max_bad_share=settings.max_bad_share,
         ),
         "mart_settings": MartSettings(as_of_date=settings.as_of_date),
+        "quality_reports": QualityReports(data_docs_dir=str(settings.data_docs_dir)),
         "dbt": dbt_cli_resource(),
     }

@@ -9,7 +9,9 @@ not decode. Duplicates and orphan keys need other rows: quality/rules/keys.py.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
+from pathlib import Path
 
 from ingestion.contract import ENTITIES
 from quality.rules.keys import key_rules
@@ -99,6 +101,26 @@ def amount_rules(entity: str) -> list[RowRule]:
     return rules
 
 
+# The status mapping users extend (a dbt seed); staging maps unknown statuses to pending.
+STATUS_MAP_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "order_status_map.csv"
+
+
+def mapped_statuses() -> list[str]:
+    """The source statuses the order_status_map seed maps (lower case)."""
+    with STATUS_MAP_SEED.open(encoding="utf-8", newline="") as handle:
+        return sorted({row["source_status"].strip().lower() for row in csv.DictReader(handle)})
+
+
+def status_rules(entity: str) -> list[RowRule]:
+    """An order status the mapping does not know: a warning, the order counts as pending."""
+    if entity != "orders":
+        return []
+    known = ", ".join("'" + status.replace("'", "''") + "'" for status in mapped_statuses())
+    return [RowRule(f"{entity}.status_mapped", entity, "status",
+                    "status is not in seeds/order_status_map.csv, so the order counts as pending",
+                    f"{_text('status')} IS NOT NULL AND lower(trim(status)) NOT IN ({known})", severity=WARNING)]
+
+
 def line_number_rules(entity: str) -> list[RowRule]:
     """A line number (part of the line's key) that is not a whole number."""
     if entity != "order_items":
@@ -140,4 +162,4 @@ def decoding_rules(entity: str) -> list[RowRule]:
 def raw_row_rules(entity: str) -> list[RowRule]:
     """Every rule on the rows of an entity's raw table: on each row's values, then across rows."""
     return (missing_key_rules(entity) + line_number_rules(entity) + timestamp_rules(entity) + amount_rules(entity)
-            + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))
+            + status_rules(entity) + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))
