@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.assets import crm, orders, surveys
 from orchestration.assets.dbt import dbt_marts, dbt_staging
+from orchestration.assets.predictive import customer_predictions
 from orchestration.assets.quarantine import bad_share_checks, quarantine_assets
 from orchestration.checks.mart_rules import mart_rules_checks
 from orchestration.checks.raw_rules import raw_rules_checks
@@ -25,7 +26,8 @@ warehouse_safe_executor = dg.in_process_executor
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Return the project's Definitions for these settings."""
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([crm, orders, surveys]), *quarantine_assets, dbt_staging, dbt_marts],
+        assets=[*dg.load_assets_from_modules([crm, orders, surveys]), *quarantine_assets, dbt_staging, dbt_marts,
+                customer_predictions],
         asset_checks=[*raw_rules_checks, *bad_share_checks, *staging_rules_checks, *reconciliation_checks,
                       *mart_rules_checks],
         jobs=[refresh_warehouse_job],

@@ -25,6 +25,8 @@ class WarehouseSummary:
     headlines: MartHeadlines | None = None
     # entity -> (received, accounted for, balances) of the latest run's reconciliation
     reconciliation: dict[str, tuple[int, int, bool]] | None = None
+    # (holdout weeks, customers, MAE, predicted, actual repeat purchases) of the predictive models' holdout check
+    holdout: tuple[int, int, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
     return WarehouseSummary(
         headlines=mart_headlines(con) if "marts.customer_rfm" in counts else None,
         reconciliation=latest_reconciliation(con),
+        holdout=holdout_accuracy(con) if "marts.predictive_holdout_accuracy" in counts else None,
         warehouse_path=warehouse_path,
         rows_by_table=counts,
         customers=customers,
@@ -101,6 +104,14 @@ def latest_reconciliation(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int
         ORDER BY entity
     """).fetchall()
     return {entity: (received, accounted, balances) for entity, received, accounted, balances in rows}
+
+
+def holdout_accuracy(con: duckdb.DuckDBPyConnection) -> tuple[int, int, float, float, float] | None:
+    """The predictive models' holdout check: weeks, customers, MAE, predicted and actual repeat purchases."""
+    return con.execute(
+        "SELECT holdout_weeks, customers, mean_absolute_error, predicted_repeat_purchases, actual_repeat_purchases "
+        "FROM marts.predictive_holdout_accuracy"
+    ).fetchone()
 
 
 def mart_headlines(con: duckdb.DuckDBPyConnection) -> MartHeadlines:
@@ -168,5 +179,11 @@ def format_summary(summary: WarehouseSummary) -> str:
                      + (f"; NOT: {', '.join(unbalanced)}" if unbalanced else ""))
     if summary.headlines is not None:
         lines += format_headlines(summary.headlines)
+    if summary.holdout is not None:
+        weeks, customers, mae, predicted, actual = summary.holdout
+        lines.append(f"BG/NBD holdout   {weeks} weeks, {customers:,} customers: predicted {predicted:,.0f} repeat "
+                     f"purchases, actual {actual:,.0f}; MAE {mae:.2f} per customer")
+    elif "marts.predictive_holdout_accuracy" in summary.rows_by_table:
+        lines.append("BG/NBD holdout   not fitted (too few customers with repeat purchases)")
     lines.append(f"warehouse file   {summary.warehouse_path}")
     return "\n".join(lines)

@@ -82,6 +82,7 @@ class SizeResult:
     dbt: Measurement
     pandas: Measurement
     quality: tuple[QualityTiming, ...] = ()
+    model_fit_seconds: float | None = None
 
     @property
     def speedup(self) -> float | None:
@@ -243,7 +244,27 @@ def benchmark_size(customers: int, work_dir: Path, regenerate: bool, skip_run: b
     run_dir.mkdir(exist_ok=True)
     dbt_result = measure_dbt(customers, data_dir, run_dir)
     pandas_result = measure_pandas(customers, data_dir, run_dir)
-    return SizeResult(customers, orders, dbt_result, pandas_result, measure_quality(customers, warehouse))
+    return SizeResult(customers, orders, dbt_result, pandas_result, measure_quality(customers, warehouse),
+                      measure_model_fit(customers, warehouse))
+
+
+def measure_model_fit(customers: int, warehouse: Path) -> float:
+    """Time the predictive models as the asset fits them: summaries from DuckDB, BG/NBD and Gamma-Gamma."""
+    import duckdb
+
+    from orchestration.assets.predictive import fit_both
+    from orchestration.predictive.summaries import customer_summaries
+
+    say(f"{customers:,} customers: fitting BG/NBD and Gamma-Gamma")
+    started = time.perf_counter()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
+        summaries = customer_summaries(con, as_of)
+    bg, gg = fit_both(summaries)
+    seconds = time.perf_counter() - started
+    say(f"{customers:,} customers: fitted in {seconds:.1f} s (BG/NBD {bg.iterations} iterations, "
+        f"Gamma-Gamma {gg.iterations})")
+    return seconds
 
 
 def measure_quality(customers: int, warehouse: Path) -> tuple[QualityTiming, ...]:
@@ -300,6 +321,11 @@ def print_report(results: list[SizeResult]) -> None:
         for timing in result.quality:
             print(f"GX suite at {result.customers:,} customers: {timing.relation} ({timing.rows:,} rows, "
                   f"{timing.expectations} expectations) {timing.seconds:.1f} s")
+
+    for result in results:
+        if result.model_fit_seconds is not None:
+            print(f"BG/NBD + Gamma-Gamma fit at {result.customers:,} customers (summaries from DuckDB included): "
+                  f"{result.model_fit_seconds:.1f} s")
 
     at_target = [result for result in results if result.customers == TARGET_CUSTOMERS]
     print()

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from tests.mart_fixture import build_marts, dbt
@@ -285,3 +286,27 @@ def test_an_order_in_another_currency_stops_the_build_with_its_name(tmp_path):
     result = dbt(["build", "--select", "+int_orders"], warehouse, tmp_path / "target")
     assert result.returncode != 0
     assert "order O05 is in USD but the reporting currency is CNY" in result.stdout
+
+
+def test_repeat_purchase_summaries_for_the_predictive_models(marts):
+    from orchestration.predictive.summaries import customer_summaries
+
+    summaries = customer_summaries(marts, T)
+    by_id = {
+        customer: (x, t_x, age, value)
+        for customer, x, t_x, age, value in zip(
+            summaries.customer_id, summaries.purchases.frequency, summaries.purchases.recency,
+            summaries.purchases.age, summaries.average_repeat_value, strict=True)
+    }
+    assert len(by_id) == 10  # customers with a completed order
+    # (repeat purchases, weeks from first to last purchase, weeks from first purchase to T, repeat spend)
+    # C12: Aug 10, Feb 20, Mar 1 (Aug 10 -> Mar 1 = 203 days, -> Mar 15 = 217 days).
+    assert by_id["C12"] == pytest.approx((2, 203 / 7, 217 / 7, 500.0))
+    # C05: Dec 30 and Jan 2; Dec 30 -> Mar 15 = 75 days.
+    assert by_id["C05"] == pytest.approx((1, 3 / 7, 75 / 7, 60.0))
+    # C03: O05 falls on Nov 1 in Shanghai, then Jan 5: 65 days; Nov 1 -> Mar 15 = 134 days.
+    assert by_id["C03"] == pytest.approx((1, 65 / 7, 134 / 7, 80.0))
+    # C04: one completed order (Nov 5); its void and returned orders are not purchases.
+    assert by_id["C04"][:3] == pytest.approx((0, 0, 130 / 7)) and np.isnan(by_id["C04"][3])
+    # C11 bought on T itself.
+    assert by_id["C11"][:3] == (0, 0, 0)

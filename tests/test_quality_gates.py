@@ -78,6 +78,18 @@ def test_defects_under_the_limit_are_quarantined_exactly_and_the_marts_build(set
         # ... and the marts were built from the clean rows.
         staged_orders = con.execute("SELECT count(*) FROM staging.stg_orders__orders").fetchone()[0]
         assert con.execute("SELECT count(*) FROM marts.fct_orders").fetchone()[0] == staged_orders > 0
+        # The predictive models ran on them too: one prediction per buyer, and the holdout's actual repeat
+        # purchases equal the purchase days after the calibration end of customers who bought before it.
+        assert con.execute("SELECT count(*), min(p_alive) >= 0, max(p_alive) <= 1 FROM marts.customer_predictions"
+                           ).fetchone() == (con.execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0],
+                                            True, True)
+        calibration_end, actual = con.execute(
+            "SELECT calibration_end, actual_repeat_purchases FROM marts.predictive_holdout_accuracy").fetchone()
+        assert actual == con.execute("""
+            SELECT count(DISTINCT (customer_id, order_date)) FROM marts.fct_orders
+            WHERE is_completed AND order_date > ? AND customer_id IN (
+                SELECT customer_id FROM marts.fct_orders WHERE is_completed AND order_date <= ?)
+        """, [calibration_end, calibration_end]).fetchone()[0] > 0
 
 
 def test_a_file_above_the_limit_is_refused_and_nothing_reaches_the_marts(settings):

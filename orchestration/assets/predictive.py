@@ -1,0 +1,186 @@
+"""Predictive CLV: BG/NBD and Gamma-Gamma fitted on the order fact, predictions written to marts.
+
+Reads the repeat-purchase summaries from DuckDB (orchestration/predictive/summaries.py), fits the
+models in numpy/scipy, and writes back:
+
+- marts.customer_predictions: per customer P(alive), expected purchases and spend over the
+  horizon, predicted CLV;
+- marts.predictive_model_fit: the parameters, log-likelihood and convergence of each fit;
+- marts.predictive_holdout_tracking, _by_frequency and _accuracy: the models fitted again on
+  the data before a holdout period, predicted against actual repeat purchases (the tracking
+  curve per holdout week, means per calibration frequency, and the mean absolute error).
+
+With fewer than MIN_REPEAT_CUSTOMERS customers who bought twice there is nothing to fit: the
+tables are written empty and the metadata says why. A fit that does not converge fails the step.
+"""
+
+
+import os
+from datetime import timedelta
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from orchestration.predictive import bgnbd, gamma_gamma
+from orchestration.predictive.clv import ClvSettings, predict, tracking_curve
+from orchestration.predictive.fitting import ConvergenceError, Fit
+from orchestration.predictive.summaries import customer_summaries, grouped_for_fitting, holdout_actuals
+from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+
+MIN_REPEAT_CUSTOMERS = 50
+FREQUENCY_BUCKETS = 7  # calibration frequencies 0..6 and "7+"
+
+
+def clv_settings_from_env() -> ClvSettings:
+    """RETENTION_CLV_HORIZON_MONTHS (12), RETENTION_CLV_MARGIN (1.0), RETENTION_CLV_DISCOUNT_RATE (0.10,
+    annual), RETENTION_HOLDOUT_WEEKS (26)."""
+    return ClvSettings(
+        horizon_months=int(os.environ.get("RETENTION_CLV_HORIZON_MONTHS", "12")),
+        margin=float(os.environ.get("RETENTION_CLV_MARGIN", "1.0")),
+        annual_discount_rate=float(os.environ.get("RETENTION_CLV_DISCOUNT_RATE", "0.10")),
+        holdout_weeks=int(os.environ.get("RETENTION_HOLDOUT_WEEKS", "26")),
+    )
+
+
+def fit_rows(name: str, fit: Fit, customers: int) -> list[dict]:
+    """Rows of marts.predictive_model_fit for one fit."""
+    return [{"model": name, "parameter": key, "value": value, "log_likelihood": fit.log_likelihood,
+             "customers": customers, "iterations": fit.iterations, "converged": fit.converged}
+            for key, value in fit.params.items()]
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, object], schema: pa.Schema) -> None:
+    """Replace marts.<name> with the given columns (Arrow, no row loop)."""
+    con.register("new_rows", pa.table(columns, schema=schema))
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM new_rows")
+    finally:
+        con.unregister("new_rows")
+
+
+PREDICTION_SCHEMA = pa.schema([
+    ("customer_id", pa.string()), ("frequency", pa.int64()), ("recency_weeks", pa.float64()),
+    ("age_weeks", pa.float64()), ("p_alive", pa.float64()), ("expected_purchases", pa.float64()),
+    ("expected_average_order_value", pa.float64()), ("predicted_clv", pa.float64()),
+])
+FIT_SCHEMA = pa.schema([
+    ("model", pa.string()), ("parameter", pa.string()), ("value", pa.float64()), ("log_likelihood", pa.float64()),
+    ("customers", pa.int64()), ("iterations", pa.int64()), ("converged", pa.bool_()),
+])
+TRACKING_SCHEMA = pa.schema([
+    ("holdout_week", pa.int64()), ("predicted_cumulative_repeat_purchases", pa.float64()),
+    ("actual_cumulative_repeat_purchases", pa.float64()),
+])
+ACCURACY_SCHEMA = pa.schema([
+    ("calibration_end", pa.date32()), ("holdout_weeks", pa.int64()), ("customers", pa.int64()),
+    ("mean_absolute_error", pa.float64()), ("predicted_repeat_purchases", pa.float64()),
+    ("actual_repeat_purchases", pa.float64()),
+])
+BY_FREQUENCY_SCHEMA = pa.schema([
+    ("calibration_frequency", pa.string()), ("customers", pa.int64()),
+    ("predicted_repeat_purchases", pa.float64()), ("actual_repeat_purchases", pa.float64()),
+])
+
+
+def fit_both(summaries) -> tuple[Fit, Fit]:
+    """BG/NBD on every customer, Gamma-Gamma on the repeat buyers."""
+    bg = bgnbd.fit(grouped_for_fitting(summaries))
+    repeat = summaries.purchases.frequency > 0
+    gg = gamma_gamma.fit(summaries.purchases.frequency[repeat], summaries.average_repeat_value[repeat])
+    return bg, gg
+
+
+@dg.asset(
+    key=["marts", "customer_predictions"],
+    group_name="marts",
+    kinds={"duckdb", "python"},
+    pool=WAREHOUSE_POOL,
+    deps=[dg.AssetKey(["intermediate", "int_orders"]), dg.AssetKey(["intermediate", "int_as_of_date"])],
+    description="BG/NBD (P(alive), expected purchases) and Gamma-Gamma (expected spend) fitted by maximum "
+                "likelihood on weekly repeat-purchase summaries as of T; predicted CLV over the horizon, discounted "
+                "monthly; a holdout check of the models. See orchestration/assets/predictive.py.",
+)
+def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    settings = clv_settings_from_env()
+    with warehouse.connect() as con:
+        (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
+        summaries = customer_summaries(con, as_of)
+        repeat_customers = int(np.sum(summaries.purchases.frequency > 0))
+        empty = {name: [] for name in PREDICTION_SCHEMA.names}
+        if repeat_customers < MIN_REPEAT_CUSTOMERS:
+            reason = (f"not fitted: {repeat_customers} customers with repeat purchases, "
+                      f"at least {MIN_REPEAT_CUSTOMERS} needed")
+            context.log.warning(reason)
+            write_table(con, "customer_predictions", empty, PREDICTION_SCHEMA)
+            write_table(con, "predictive_model_fit", {n: [] for n in FIT_SCHEMA.names}, FIT_SCHEMA)
+            write_table(con, "predictive_holdout_tracking", {n: [] for n in TRACKING_SCHEMA.names}, TRACKING_SCHEMA)
+            write_table(con, "predictive_holdout_by_frequency", {n: [] for n in BY_FREQUENCY_SCHEMA.names},
+                        BY_FREQUENCY_SCHEMA)
+            write_table(con, "predictive_holdout_accuracy", {n: [] for n in ACCURACY_SCHEMA.names}, ACCURACY_SCHEMA)
+            return dg.MaterializeResult(metadata={"status": reason})
+        try:
+            bg, gg = fit_both(summaries)
+            predictions = predict(bg.params, gg.params, summaries.purchases, summaries.average_repeat_value, settings)
+            holdout = holdout_check(con, as_of, settings)
+        except ConvergenceError as err:
+            raise dg.Failure(description=f"predictive CLV: {err}") from None
+        p = summaries.purchases
+        write_table(con, "customer_predictions", {
+            "customer_id": summaries.customer_id, "frequency": p.frequency.astype(np.int64), "recency_weeks": p.recency,
+            "age_weeks": p.age, "p_alive": predictions.p_alive, "expected_purchases": predictions.expected_purchases,
+            "expected_average_order_value": predictions.expected_average_value,
+            "predicted_clv": predictions.predicted_clv,
+        }, PREDICTION_SCHEMA)
+        rows = fit_rows("bgnbd", bg, len(p.frequency)) + fit_rows("gamma_gamma", gg, repeat_customers)
+        write_table(con, "predictive_model_fit", {n: [r[n] for r in rows] for n in FIT_SCHEMA.names}, FIT_SCHEMA)
+        write_table(con, "predictive_holdout_tracking", holdout["tracking"], TRACKING_SCHEMA)
+        write_table(con, "predictive_holdout_by_frequency", holdout["by_frequency"], BY_FREQUENCY_SCHEMA)
+        write_table(con, "predictive_holdout_accuracy", holdout["accuracy"], ACCURACY_SCHEMA)
+    return dg.MaterializeResult(metadata={
+        "customers": len(p.frequency),
+        "bgnbd": dg.MetadataValue.json({k: round(v, 4) for k, v in bg.params.items()}),
+        "gamma_gamma": dg.MetadataValue.json({k: round(v, 4) for k, v in gg.params.items()}),
+        "holdout MAE (repeat purchases per customer)": holdout["mae"],
+        "holdout weeks": settings.holdout_weeks,
+        "predicted CLV total": float(np.sum(predictions.predicted_clv)),
+    })
+
+
+def holdout_check(con: duckdb.DuckDBPyConnection, as_of, settings: ClvSettings) -> dict:
+    """Fit on the data up to T - holdout, predict the holdout, compare with what happened."""
+    calibration_end = as_of - timedelta(weeks=settings.holdout_weeks)
+    calibration = customer_summaries(con, calibration_end)
+    bg, _ = fit_both(calibration)
+    actual = holdout_actuals(con, calibration_end, as_of)
+    predicted = bgnbd.expected_purchases(bg.params, calibration.purchases, float(settings.holdout_weeks))
+    if not np.array_equal(actual["customer_id"], calibration.customer_id):  # both sorted by customer_id
+        raise RuntimeError("holdout check: the calibrated customers and their holdout purchases do not line up")
+    weeks = np.arange(1, settings.holdout_weeks + 1)
+    by_week = np.zeros(settings.holdout_weeks)
+    inside = (actual["week"] >= 1) & (actual["week"] <= settings.holdout_weeks)
+    by_week[actual["week"][inside] - 1] = actual["week_purchases"][inside]
+    bucket = np.minimum(calibration.purchases.frequency, FREQUENCY_BUCKETS).astype(int)
+    labels = [str(b) if b < FREQUENCY_BUCKETS else f"{FREQUENCY_BUCKETS}+" for b in range(FREQUENCY_BUCKETS + 1)]
+    present = [b for b in range(FREQUENCY_BUCKETS + 1) if np.any(bucket == b)]
+    mae = float(np.mean(np.abs(predicted - actual["purchases"])))
+    return {
+        "mae": mae,
+        "accuracy": {"calibration_end": [calibration_end], "holdout_weeks": [settings.holdout_weeks],
+                     "customers": [len(predicted)], "mean_absolute_error": [mae],
+                     "predicted_repeat_purchases": [float(np.sum(predicted))],
+                     "actual_repeat_purchases": [float(np.sum(actual["purchases"]))]},
+        "tracking": {
+            "holdout_week": weeks,
+            "predicted_cumulative_repeat_purchases": tracking_curve(
+                bg.params, grouped_for_fitting(calibration), settings.holdout_weeks),
+            "actual_cumulative_repeat_purchases": np.cumsum(by_week),
+        },
+        "by_frequency": {
+            "calibration_frequency": [labels[b] for b in present],
+            "customers": [int(np.sum(bucket == b)) for b in present],
+            "predicted_repeat_purchases": [float(np.mean(predicted[bucket == b])) for b in present],
+            "actual_repeat_purchases": [float(np.mean(actual["purchases"][bucket == b])) for b in present],
+        },
+    }
