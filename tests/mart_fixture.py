@@ -29,6 +29,7 @@ import duckdb
 
 from ingestion.contract import ENTITIES
 from ingestion.landing.loader import load_landing_entity
+from orchestration.assets.predictive import write_empty_tables
 from quality.quarantine import rebuild_quarantine
 from orchestration.assets.dbt import dbt_build_args
 from orchestration.settings import DBT_PROJECT_DIR
@@ -135,6 +136,8 @@ def load_raw(warehouse: Path, landing: Path) -> None:
             load_landing_entity(con, landing, entity)
         for entity in ENTITIES.values():
             rebuild_quarantine(con, entity)
+        # dbt alone does not run the Python models: their tables exist, empty (as with too few buyers).
+        write_empty_tables(con)
 
 
 def dbt(command: list[str], warehouse: Path, target: Path) -> subprocess.CompletedProcess:

@@ -46,18 +46,22 @@ def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None) -> li
 # stop the build of the marts (a blocking check holds back downstream steps,
 # not the rest of its own step): staging models and seeds first, then the
 # intermediate models and the marts with the METRICS.md invariant tests.
+# The marts that read the Python predictions (marts/customer_predictions, fitted
+# on the order fact the second step builds) come in a third step after them.
 STAGING_SELECTION = "path:models/staging path:seeds"
+CUSTOMER_360_SELECTION = "churn_risk dim_customers"
 MARTS_SELECTION = "path:models/intermediate path:models/marts"
 
 
-def build_dbt_assets(name: str, select: str) -> dg.AssetsDefinition:
-    """The dbt nodes selected by `select`, built (run and tested) in one step named `name`."""
+def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
+    """The dbt nodes selected by `select` (minus `exclude`), built (run and tested) in one step named `name`."""
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
         dagster_dbt_translator=RetentionDbtTranslator(),
         select=select,
+        exclude=exclude,
         name=name,
         pool=WAREHOUSE_POOL,
     )
@@ -76,4 +80,5 @@ def build_dbt_assets(name: str, select: str) -> dg.AssetsDefinition:
 
 
 dbt_staging = build_dbt_assets("dbt_staging", STAGING_SELECTION)
-dbt_marts = build_dbt_assets("dbt_marts", MARTS_SELECTION)
+dbt_marts = build_dbt_assets("dbt_marts", MARTS_SELECTION, exclude=CUSTOMER_360_SELECTION)
+dbt_customer_360 = build_dbt_assets("dbt_customer_360", CUSTOMER_360_SELECTION)

@@ -84,6 +84,22 @@ BY_FREQUENCY_SCHEMA = pa.schema([
 ])
 
 
+TABLE_SCHEMAS = {
+    "customer_predictions": PREDICTION_SCHEMA,
+    "predictive_model_fit": FIT_SCHEMA,
+    "predictive_holdout_tracking": TRACKING_SCHEMA,
+    "predictive_holdout_by_frequency": BY_FREQUENCY_SCHEMA,
+    "predictive_holdout_accuracy": ACCURACY_SCHEMA,
+}
+
+
+def write_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Every table of the asset, empty: what the marts read when nothing could be fitted."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    for name, schema in TABLE_SCHEMAS.items():
+        write_table(con, name, {column: [] for column in schema.names}, schema)
+
+
 def fit_both(summaries) -> tuple[Fit, Fit]:
     """BG/NBD on every customer, Gamma-Gamma on the repeat buyers."""
     bg = bgnbd.fit(grouped_for_fitting(summaries))
@@ -108,17 +124,11 @@ def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWar
         (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
         summaries = customer_summaries(con, as_of)
         repeat_customers = int(np.sum(summaries.purchases.frequency > 0))
-        empty = {name: [] for name in PREDICTION_SCHEMA.names}
         if repeat_customers < MIN_REPEAT_CUSTOMERS:
             reason = (f"not fitted: {repeat_customers} customers with repeat purchases, "
                       f"at least {MIN_REPEAT_CUSTOMERS} needed")
             context.log.warning(reason)
-            write_table(con, "customer_predictions", empty, PREDICTION_SCHEMA)
-            write_table(con, "predictive_model_fit", {n: [] for n in FIT_SCHEMA.names}, FIT_SCHEMA)
-            write_table(con, "predictive_holdout_tracking", {n: [] for n in TRACKING_SCHEMA.names}, TRACKING_SCHEMA)
-            write_table(con, "predictive_holdout_by_frequency", {n: [] for n in BY_FREQUENCY_SCHEMA.names},
-                        BY_FREQUENCY_SCHEMA)
-            write_table(con, "predictive_holdout_accuracy", {n: [] for n in ACCURACY_SCHEMA.names}, ACCURACY_SCHEMA)
+            write_empty_tables(con)
             return dg.MaterializeResult(metadata={"status": reason})
         try:
             bg, gg = fit_both(summaries)

@@ -76,6 +76,15 @@ MART_RULES: dict[str, list[RowRule]] = {
         _rule("survey_scores", "scores_in_bounds", "nps", "NPS outside -100..100 or CSAT outside 0..100",
               "nps NOT BETWEEN -100 AND 100 OR csat NOT BETWEEN 0 AND 100"),
     ],
+    "churn_risk": [
+        _rule("churn_risk", "level_follows_signals", "risk_level",
+              "risk_level does not follow the signals (high: 3+ or 2 with low P(alive); medium: 2; low: 1)",
+              "signal_count NOT BETWEEN 1 AND 5 OR signal_count <> cast(is_overdue AS INTEGER) "
+              "+ cast(is_ordering_less AS INTEGER) + cast(is_detractor AS INTEGER) + cast(is_complaining AS INTEGER) "
+              "+ cast(is_unlikely_alive AS INTEGER) OR risk_level <> CASE WHEN signal_count >= 3 OR "
+              "(is_unlikely_alive AND signal_count >= 2) THEN 'high' WHEN signal_count = 2 THEN 'medium' ELSE 'low' END"),
+        _rule("churn_risk", "p_alive_in_bounds", "p_alive", "P(alive) outside 0..1", "p_alive NOT BETWEEN 0 AND 1"),
+    ],
     "dim_customers": [
         _rule("dim_customers", "one_row_per_customer", "customer_id", "customer_id not unique",
               "customer_id IN (SELECT customer_id FROM {batch} GROUP BY customer_id HAVING count(*) > 1)"),

@@ -4,23 +4,20 @@
 -- as salted hashes.
 with latest_nps as (
 
-    select customer_id, score, submitted_at
-    from (
-        select
-            responses.customer_id,
-            responses.score,
-            responses.submitted_at,
-            row_number() over (
-                partition by responses.customer_id
-                order by responses.submitted_at desc, responses.response_id desc
-            ) as recency_rank
-        from {{ ref('stg_surveys__survey_responses') }} as responses
-        cross join {{ ref('int_as_of_date') }} as as_of
-        where responses.survey_type = 'nps'
-            and responses.score between 0 and 10
-            and cast(responses.submitted_at as date) <= as_of.as_of_date
-    ) as ranked
-    where recency_rank = 1
+    select * from {{ ref('int_customer_latest_nps') }}
+
+),
+
+predictions as (
+
+    select customer_id, p_alive, expected_purchases, predicted_clv
+    from {{ source('predictions', 'customer_predictions') }}
+
+),
+
+churn as (
+
+    select customer_id, risk_level from {{ ref('churn_risk') }}
 
 )
 
@@ -57,8 +54,14 @@ select
             when latest_nps.score is not null then 'detractor'
         end as varchar
     ) as latest_nps_category,
-    cast(latest_nps.submitted_at as timestamp) as latest_nps_at
+    cast(latest_nps.submitted_at as timestamp) as latest_nps_at,
+    cast(predictions.p_alive as double) as p_alive,
+    cast(predictions.expected_purchases as double) as expected_purchases,
+    cast(predictions.predicted_clv as double) as predicted_clv,
+    cast(churn.risk_level as varchar) as churn_risk_level
 from {{ ref('stg_crm__customers') }} as crm
 left join {{ ref('int_customer_orders') }} as orders on crm.customer_id = orders.customer_id
 left join {{ ref('customer_rfm') }} as rfm on crm.customer_id = rfm.customer_id
 left join latest_nps on crm.customer_id = latest_nps.customer_id
+left join predictions on crm.customer_id = predictions.customer_id
+left join churn on crm.customer_id = churn.customer_id
