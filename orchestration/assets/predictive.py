@@ -26,7 +26,12 @@ import pyarrow as pa
 from orchestration.predictive import bgnbd, gamma_gamma
 from orchestration.predictive.clv import ClvSettings, predict, tracking_curve
 from orchestration.predictive.fitting import ConvergenceError, Fit
-from orchestration.predictive.summaries import customer_summaries, grouped_for_fitting, holdout_actuals
+from orchestration.predictive.summaries import (
+    CustomerSummaries,
+    customer_summaries,
+    grouped_for_fitting,
+    holdout_actuals,
+)
 from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
 
 MIN_REPEAT_CUSTOMERS = 50
@@ -100,7 +105,7 @@ def write_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
         write_table(con, name, {column: [] for column in schema.names}, schema)
 
 
-def fit_both(summaries) -> tuple[Fit, Fit]:
+def fit_both(summaries: CustomerSummaries) -> tuple[Fit, Fit]:
     """BG/NBD on every customer, Gamma-Gamma on the repeat buyers."""
     bg = bgnbd.fit(grouped_for_fitting(summaries))
     repeat = summaries.purchases.frequency > 0
