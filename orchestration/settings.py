@@ -35,6 +35,12 @@ class Settings:
     max_bad_share: float = 0.01
 
     @property
+    def serving_path(self) -> Path:
+        """The published marts (serving DuckDB file); Parquet copies in parquet/current beside it."""
+        # Named so that its catalog ("serving") never shadows the schema "marts" inside it.
+        return self.data_dir / "serving" / "serving.duckdb"
+
+    @property
     def data_docs_dir(self) -> Path:
         """Where the Great Expectations Data Docs of the checks are written."""
         return self.data_dir / "data_docs"

@@ -6,6 +6,7 @@ from orchestration.resources.dbt import dbt_cli_resource
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.quality_reports import QualityReports
+from orchestration.resources.serving import ServingStore
 from orchestration.resources.warehouse import DuckDBWarehouse
 from orchestration.settings import Settings
 
@@ -23,5 +24,6 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "mart_settings": MartSettings(as_of_date=settings.as_of_date),
         "quality_reports": QualityReports(data_docs_dir=str(settings.data_docs_dir)),
+        "serving": ServingStore(serving_path=str(settings.serving_path)),
         "dbt": dbt_cli_resource(),
     }

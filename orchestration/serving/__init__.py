@@ -1,0 +1,1 @@
+"""Serving: the checked marts published for BI tools and analysts."""
