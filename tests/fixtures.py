@@ -97,3 +97,13 @@ def write_tiny_landing(landing: Path) -> Path:
     (landing / "order_items" / "order_items.csv").write_text(ORDER_ITEMS_CSV, encoding="utf-8")
     (landing / "survey_responses" / "survey_responses.csv").write_text(SURVEY_RESPONSES_CSV, encoding="utf-8")
     return landing
+
+
+def write_usd_orders(landing: Path) -> None:
+    """orders/usd.csv: one order in USD (no FX rate exists) among six clean ones, for the staging currency rule."""
+    header = "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
+    (landing / "orders" / "usd.csv").write_text(
+        header + "O77,C1,2024-05-01T10:00:00Z,paid,USD,0,10.00,app\n"
+        + "".join(f"O7{i},C1,2024-05-0{i}T10:00:00Z,paid,CNY,0,10.00,app\n" for i in range(1, 7)),
+        encoding="utf-8",
+    )

@@ -18,7 +18,7 @@ from orchestration.run import run_refresh
 from quality.rules.marts import MART_RULES
 from quality.suites import rules_suite
 from quality.validation import validate_relation
-from tests.fixtures import STAGING_ROWS
+from tests.fixtures import STAGING_ROWS, write_usd_orders
 
 pytestmark = pytest.mark.slow
 
@@ -169,11 +169,7 @@ def test_each_defect_class_lands_in_quarantine_with_its_reason(settings):
 
 
 def test_a_failing_staging_rule_blocks_the_marts_and_says_where(settings, tiny_landing):
-    (tiny_landing / "orders" / "usd.csv").write_text(
-        ",".join(ENTITIES["orders"].columns) + "\n" + "O77,C1,2024-05-01T10:00:00Z,paid,USD,0,10.00,app\n"
-        + "".join(f"O7{i},C1,2024-05-0{i}T10:00:00Z,paid,CNY,0,10.00,app\n" for i in range(1, 7)),
-        encoding="utf-8",
-    )
+    write_usd_orders(tiny_landing)
     outcome = run_refresh(settings, persist_run=False)
     assert not outcome.success
     (blocked,) = [m for m in outcome.failures if m.startswith("check staging_rules")]

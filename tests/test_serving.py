@@ -6,9 +6,8 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from ingestion.contract import ENTITIES
 from orchestration.run import run_refresh
-from tests.fixtures import COMPLETED_REVENUE
+from tests.fixtures import COMPLETED_REVENUE, write_usd_orders
 
 pytestmark = pytest.mark.slow
 
@@ -43,11 +42,7 @@ def test_a_run_publishes_every_mart_and_readers_see_which_version(settings, tiny
 def test_a_failed_run_leaves_the_published_version_in_place(settings, tiny_landing):
     first = run_refresh(settings, persist_run=False)
     assert first.success, first.failures
-    (tiny_landing / "orders" / "usd.csv").write_text(
-        ",".join(ENTITIES["orders"].columns) + "\n" + "O77,C1,2024-05-01T10:00:00Z,paid,USD,0,10.00,app\n"
-        + "".join(f"O7{i},C1,2024-05-0{i}T10:00:00Z,paid,CNY,0,10.00,app\n" for i in range(1, 7)),
-        encoding="utf-8",
-    )
+    write_usd_orders(tiny_landing)
     second = run_refresh(settings, persist_run=False)
     assert not second.success
     engine = read_only_engine(settings.serving_path)
