@@ -169,6 +169,20 @@ def status() -> None:
 
 
 @main.command()
+@click.argument("query")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header and rows) instead of a table.")
+@click.option("--max-rows", default=50, show_default=True, type=click.IntRange(1),
+              help="Rows shown in the table (CSV prints all).")
+def sql(query: str, as_csv: bool, max_rows: int) -> None:
+    """Run QUERY on the published marts (read-only), e.g. "SELECT * FROM marts.customer_retention"."""
+    from orchestration.serving.query import format_csv, format_table, query_serving
+
+    settings = Settings.from_env()
+    result = query_serving(settings.serving_path, query)
+    click.echo(format_csv(result) if as_csv else format_table(result, max_rows), nl=not as_csv)
+
+
+@main.command()
 @click.option("--port", default=3000, show_default=True, type=int, help="Port of the Dagster UI.")
 def ui(port: int) -> None:
     """Start the Dagster UI and daemon (`dagster dev -w workspace.yaml`) with the project's instance."""
