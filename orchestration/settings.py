@@ -9,6 +9,7 @@
 | RETENTION_AS_OF_DATE      | unset: latest completed order date |
 | RETENTION_DUCKDB_MEMORY_LIMIT | unset: DuckDB's default (80% of RAM) |
 | RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
+| RETENTION_CLV_HORIZON_MONTHS, RETENTION_CLV_MARGIN, RETENTION_CLV_DISCOUNT_RATE, RETENTION_HOLDOUT_WEEKS | 12, 1.0, 0.10, 26 |
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Settings:
     as_of_date: str | None
     duckdb_memory_limit: str | None
     max_bad_share: float = 0.01
+    clv_horizon_months: int = 12
+    clv_margin: float = 1.0
+    clv_annual_discount_rate: float = 0.10
+    holdout_weeks: int = 26
 
     @property
     def serving_path(self) -> Path:
@@ -62,6 +67,10 @@ class Settings:
             as_of_date=as_of,
             duckdb_memory_limit=os.environ.get("RETENTION_DUCKDB_MEMORY_LIMIT") or None,
             max_bad_share=validated_share(os.environ.get("RETENTION_MAX_BAD_SHARE") or "0.01"),
+            clv_horizon_months=int(os.environ.get("RETENTION_CLV_HORIZON_MONTHS") or 12),
+            clv_margin=float(os.environ.get("RETENTION_CLV_MARGIN") or 1.0),
+            clv_annual_discount_rate=float(os.environ.get("RETENTION_CLV_DISCOUNT_RATE") or 0.10),
+            holdout_weeks=int(os.environ.get("RETENTION_HOLDOUT_WEEKS") or 26),
         )
 
 

@@ -15,7 +15,6 @@ tables are written empty and the metadata says why. A fit that does not converge
 """
 
 
-import os
 from datetime import timedelta
 
 import dagster as dg
@@ -32,21 +31,11 @@ from orchestration.predictive.summaries import (
     grouped_for_fitting,
     holdout_actuals,
 )
+from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
 
 MIN_REPEAT_CUSTOMERS = 50
 FREQUENCY_BUCKETS = 7  # calibration frequencies 0..6 and "7+"
-
-
-def clv_settings_from_env() -> ClvSettings:
-    """RETENTION_CLV_HORIZON_MONTHS (12), RETENTION_CLV_MARGIN (1.0), RETENTION_CLV_DISCOUNT_RATE (0.10,
-    annual), RETENTION_HOLDOUT_WEEKS (26)."""
-    return ClvSettings(
-        horizon_months=int(os.environ.get("RETENTION_CLV_HORIZON_MONTHS", "12")),
-        margin=float(os.environ.get("RETENTION_CLV_MARGIN", "1.0")),
-        annual_discount_rate=float(os.environ.get("RETENTION_CLV_DISCOUNT_RATE", "0.10")),
-        holdout_weeks=int(os.environ.get("RETENTION_HOLDOUT_WEEKS", "26")),
-    )
 
 
 def fit_rows(name: str, fit: Fit, customers: int) -> list[dict]:
@@ -123,8 +112,9 @@ def fit_both(summaries: CustomerSummaries) -> tuple[Fit, Fit]:
                 "likelihood on weekly repeat-purchase summaries as of T; predicted CLV over the horizon, discounted "
                 "monthly; a holdout check of the models. See orchestration/assets/predictive.py.",
 )
-def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
-    settings = clv_settings_from_env()
+def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
+                         prediction_settings: PredictionSettings) -> dg.MaterializeResult:
+    settings = prediction_settings.clv_settings()
     with warehouse.connect() as con:
         (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
         summaries = customer_summaries(con, as_of)

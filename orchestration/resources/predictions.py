@@ -1,0 +1,20 @@
+"""Options of the predictive CLV models that operators set per deployment."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.predictive.clv import ClvSettings
+
+
+class PredictionSettings(dg.ConfigurableResource):
+    """CLV horizon, margin and annual discount rate, and the holdout length of the model check."""
+
+    horizon_months: int = 12
+    margin: float = 1.0
+    annual_discount_rate: float = 0.10
+    holdout_weeks: int = 26
+
+    def clv_settings(self) -> ClvSettings:
+        """These options as the models take them."""
+        return ClvSettings(self.horizon_months, self.margin, self.annual_discount_rate, self.holdout_weeks)
