@@ -155,11 +155,14 @@ def print_status(settings: Settings) -> None:
         return
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         click.echo(format_summary(warehouse_summary(con, settings.warehouse_path)))
-    if settings.serving_path.exists():
-        click.echo(f"serving file     {settings.serving_path}  (published marts, open read-only)")
     data_docs = index_page(settings.data_docs_dir)
     if data_docs.exists():
         click.echo(f"quality report   {data_docs}  (Great Expectations Data Docs)")
+    # The two things a reader opens come last, where the eye lands after a run.
+    if settings.serving_path.exists():
+        click.echo(f"serving file     {settings.serving_path}  (published marts, open read-only)")
+    if settings.report_path.exists():
+        click.echo(f"retention report {settings.report_path}  (open in a browser)")
 
 
 @main.command()

@@ -8,6 +8,7 @@ from orchestration.assets import crm, orders, surveys
 from orchestration.assets.dbt import dbt_customer_360, dbt_marts, dbt_staging
 from orchestration.assets.predictive import customer_predictions
 from orchestration.assets.quarantine import bad_share_checks, quarantine_assets
+from orchestration.assets.report import retention_report
 from orchestration.assets.serving import published_marts
 from orchestration.checks.mart_rules import mart_rules_checks
 from orchestration.checks.raw_rules import raw_rules_checks
@@ -28,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Return the project's Definitions for these settings."""
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([crm, orders, surveys]), *quarantine_assets, dbt_staging, dbt_marts,
-                customer_predictions, dbt_customer_360, published_marts],
+                customer_predictions, dbt_customer_360, published_marts, retention_report],
         asset_checks=[*raw_rules_checks, *bad_share_checks, *staging_rules_checks, *reconciliation_checks,
                       *mart_rules_checks],
         jobs=[refresh_warehouse_job],

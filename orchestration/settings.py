@@ -46,6 +46,11 @@ class Settings:
         return self.data_dir / "serving" / "serving.duckdb"
 
     @property
+    def report_path(self) -> Path:
+        """The static HTML retention report, rebuilt after every publication."""
+        return self.data_dir / "report" / "retention_report.html"
+
+    @property
     def data_docs_dir(self) -> Path:
         """Where the Great Expectations Data Docs of the checks are written."""
         return self.data_dir / "data_docs"

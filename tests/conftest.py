@@ -2,30 +2,63 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from orchestration.run import RunOutcome, run_refresh
 from orchestration.settings import Settings
 from tests.fixtures import write_tiny_landing
+
+
+def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Set the environment so that every path lies in root/data; return those settings."""
+    monkeypatch.setenv("RETENTION_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("RETENTION_WAREHOUSE", str(root / "data" / "warehouse.duckdb"))
+    monkeypatch.setenv("RETENTION_LANDING_DIR", str(root / "data" / "landing"))
+    monkeypatch.setenv("RETENTION_SOURCES_FILE", str(root / "sources.yml"))
+    monkeypatch.delenv("RETENTION_AS_OF_DATE", raising=False)
+    return Settings.from_env()
 
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings pointing every path into tmp_path, with the environment restored afterwards."""
-    monkeypatch.setenv("RETENTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("RETENTION_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
-    monkeypatch.setenv("RETENTION_LANDING_DIR", str(tmp_path / "data" / "landing"))
-    monkeypatch.setenv("RETENTION_SOURCES_FILE", str(tmp_path / "sources.yml"))
-    monkeypatch.delenv("RETENTION_AS_OF_DATE", raising=False)
-    return Settings.from_env()
+    return point_settings_at(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def tiny_landing(settings: Settings) -> Path:
     """The tiny landing directory of tests.fixtures, written into the settings' landing dir."""
     return write_tiny_landing(settings.landing_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunOutcome]:
+    """One full run on the tiny landing set per test session: its data directory and outcome.
+
+    A full run takes most of a minute; tests that start from a completed run
+    copy this one (fixture `tiny_run`) instead of repeating it.
+    """
+    root = tmp_path_factory.mktemp("tiny_run")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        settings = point_settings_at(root, monkeypatch)
+        write_tiny_landing(settings.landing_dir)
+        outcome = run_refresh(settings, persist_run=False)
+    assert outcome.success, outcome.failures
+    return settings.data_dir, outcome
+
+
+@pytest.fixture
+def tiny_run(settings: Settings, tiny_run_once: tuple[Path, RunOutcome]) -> RunOutcome:
+    """The tiny landing set after one full run (landing, warehouse, serving file, report), copied into this
+    test's data directory; returns that run's outcome."""
+    data_dir, outcome = tiny_run_once
+    # Paths inside the warehouse are relative to the landing dir, and the Parquet `current` link is relative.
+    shutil.copytree(data_dir, settings.data_dir, symlinks=True)
+    return outcome
 
 
 @pytest.fixture

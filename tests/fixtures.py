@@ -107,3 +107,19 @@ def write_usd_orders(landing: Path) -> None:
         + "".join(f"O7{i},C1,2024-05-0{i}T10:00:00Z,paid,CNY,0,10.00,app\n" for i in range(1, 7)),
         encoding="utf-8",
     )
+
+
+def write_more_orders(landing: Path) -> None:
+    """orders/more.csv and order_items/more.csv: two more completed orders (C2 and C3, May 2024), all clean."""
+    (landing / "orders" / "more.csv").write_text(
+        "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
+        "O8,C2,2024-05-02T10:00:00Z,paid,CNY,0,10.00,app\n"
+        "O9,C3,2024-05-03T10:00:00Z,shipped,CNY,0,14.00,online\n",
+        encoding="utf-8",
+    )
+    (landing / "order_items" / "more.csv").write_text(
+        "order_id,line_number,product_id,product_category,quantity,unit_price,line_discount\n"
+        "O8,1,P1,Books,1,10.00,0\n"
+        "O9,1,P3,Books,2,7.00,0\n",
+        encoding="utf-8",
+    )

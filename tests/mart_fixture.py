@@ -159,3 +159,22 @@ def build_marts(directory: Path, **extra_vars: str) -> Path:
                  directory / "target")
     assert result.returncode == 0, result.stdout[-4000:]
     return warehouse
+
+
+# The complaint window is widened to 90 days so that C02's complaint of Dec 20 counts (tests/test_churn_risk.py).
+CHURN_VARS = {"churn_complaint_window_days": "90"}
+
+
+def build_marts_with_predictions(directory: Path) -> Path:
+    """The fixture's marts with hand-made predictions (C03 P(alive) 0.2, C05 0.1 and 123.45, C12 0.9 and 900.00),
+    churn_risk and dim_customers rebuilt on them; return the warehouse path."""
+    warehouse = build_marts(directory, **CHURN_VARS)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("""
+            INSERT INTO marts.customer_predictions (customer_id, p_alive, expected_purchases, predicted_clv)
+            VALUES ('C03', 0.2, 0.5, 40.0), ('C05', 0.1, 0.3, 123.45), ('C12', 0.9, 3.0, 900.0)
+        """)
+    result = dbt(dbt_build_args({"reporting_time_zone": REPORTING_TIME_ZONE, **CHURN_VARS}, "churn_risk dim_customers"),
+                 warehouse, directory / "target")
+    assert result.returncode == 0, result.stdout[-4000:]
+    return warehouse

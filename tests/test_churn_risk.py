@@ -24,29 +24,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.mart_fixture import REPORTING_TIME_ZONE, build_marts, dbt
+from tests.mart_fixture import build_marts_with_predictions
 
 pytestmark = pytest.mark.slow
-
-VARS = {"churn_complaint_window_days": "90"}
-
 
 @pytest.fixture(scope="module")
 def churn(tmp_path_factory: pytest.TempPathFactory):
     """The fixture with hand-made predictions, churn_risk and dim_customers rebuilt on them."""
-    directory = tmp_path_factory.mktemp("churn")
-    warehouse = build_marts(directory, **VARS)
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("""
-            INSERT INTO marts.customer_predictions (customer_id, p_alive, expected_purchases, predicted_clv)
-            VALUES ('C03', 0.2, 0.5, 40.0), ('C05', 0.1, 0.3, 123.45), ('C12', 0.9, 3.0, 900.0)
-        """)
-    from orchestration.assets.dbt import dbt_build_args
-
-    result = dbt(dbt_build_args({"reporting_time_zone": REPORTING_TIME_ZONE, **VARS}, "churn_risk dim_customers"),
-                 warehouse, directory / "target")
-    assert result.returncode == 0, result.stdout[-4000:]
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(build_marts_with_predictions(tmp_path_factory.mktemp("churn"))), read_only=True)
     yield con
     con.close()
 

@@ -20,9 +20,8 @@ def layer_counts(settings) -> dict[str, int]:
         return warehouse_summary(con, settings.warehouse_path).rows_by_table
 
 
-def test_full_run_then_rerun_is_idempotent(settings, tiny_landing):
-    first = run_refresh(settings, persist_run=False)
-    assert first.success, first.failures
+def test_full_run_then_rerun_is_idempotent(settings, tiny_run):
+    first = tiny_run
     assert first.checks_failed == 0 and first.checks_passed >= 20
 
     counts = layer_counts(settings)
@@ -47,8 +46,7 @@ def test_full_run_then_rerun_is_idempotent(settings, tiny_landing):
     assert layer_counts(settings) == counts
 
 
-def test_status_command_prints_the_summary(settings, tiny_landing):
-    assert run_refresh(settings, persist_run=False).success
+def test_status_command_prints_the_summary(settings, tiny_run):
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == 0, result.output
     assert "net revenue" in result.output and "136.00 CNY" in result.output

@@ -7,7 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration.run import run_refresh
-from tests.fixtures import COMPLETED_REVENUE, write_usd_orders
+from quality.rules.marts import MART_RULES
+from quality.rules.row_rule import RowRule
+from tests.fixtures import COMPLETED_REVENUE, write_more_orders, write_usd_orders
 
 pytestmark = pytest.mark.slow
 
@@ -17,9 +19,8 @@ def read_only_engine(path) -> sa.Engine:
     return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
 
 
-def test_a_run_publishes_every_mart_and_readers_see_which_version(settings, tiny_landing):
-    outcome = run_refresh(settings, persist_run=False)
-    assert outcome.success, outcome.failures
+def test_a_run_publishes_every_mart_and_readers_see_which_version(settings, tiny_run):
+    outcome = tiny_run
     engine = read_only_engine(settings.serving_path)
     with engine.connect() as conn:
         run_id, marts = conn.execute(sa.text("SELECT run_id, marts FROM marts._publication")).one()
@@ -37,12 +38,13 @@ def test_a_run_publishes_every_mart_and_readers_see_which_version(settings, tiny
     parquet = settings.serving_path.parent / "parquet" / "current" / "fct_orders.parquet"
     # Six orders, of which O6 (pending, Apr 6) falls after T (Mar 10, the last completed order).
     assert duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(parquet)]).fetchone() == (5,)
+    # The report asset ran after publishing, on the same version.
+    assert f"run {outcome.run_id}" in settings.report_path.read_text(encoding="utf-8")
 
 
-def test_a_failed_run_leaves_the_published_version_in_place(settings, tiny_landing):
-    first = run_refresh(settings, persist_run=False)
-    assert first.success, first.failures
-    write_usd_orders(tiny_landing)
+def test_a_failed_run_leaves_the_published_version_in_place(settings, tiny_run):
+    first = tiny_run
+    write_usd_orders(settings.landing_dir)
     second = run_refresh(settings, persist_run=False)
     assert not second.success
     engine = read_only_engine(settings.serving_path)
@@ -50,3 +52,28 @@ def test_a_failed_run_leaves_the_published_version_in_place(settings, tiny_landi
         assert conn.execute(sa.text("SELECT run_id FROM marts._publication")).scalar_one() == first.run_id
         assert conn.execute(sa.text("SELECT count(*) FROM marts.fct_orders")).scalar_one() == 5
     engine.dispose()
+
+
+def test_a_failed_mart_check_leaves_the_published_version_and_report_in_place(settings, tiny_run, monkeypatch):
+    first = tiny_run
+    report = settings.report_path.read_text(encoding="utf-8")
+    # A stricter rule on customer_rfm that this data breaks: every customer with an order has monetary > 0.
+    strict = RowRule("customer_rfm.strict_for_the_test", "customer_rfm", "monetary",
+                     "a customer spent something (a rule made to fail)", "monetary > 0")
+    monkeypatch.setitem(MART_RULES, "customer_rfm", [*MART_RULES["customer_rfm"], strict])
+    write_more_orders(settings.landing_dir)
+    second = run_refresh(settings, persist_run=False)
+    assert not second.success
+    assert any(m.startswith("check mart_rules on marts/customer_rfm failed") for m in second.failures), second.failures
+    # The warehouse has the new marts, the readers still the old ones: 5 order rows, 136.00 (not 8 and 160.00).
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+        assert warehouse.execute("SELECT count(*) FROM marts.fct_orders").fetchone() == (8,)
+    engine = read_only_engine(settings.serving_path)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT run_id FROM marts._publication")).scalar_one() == first.run_id
+        assert conn.execute(sa.text("SELECT count(*), sum(net_revenue) FILTER (WHERE is_completed) "
+                                    "FROM marts.fct_orders")).one() == (5, COMPLETED_REVENUE)
+    engine.dispose()
+    parquet = settings.serving_path.parent / "parquet" / "current" / "fct_orders.parquet"
+    assert duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(parquet)]).fetchone() == (5,)
+    assert settings.report_path.read_text(encoding="utf-8") == report

@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.resources.dbt import dbt_project
+from orchestration.resources.dbt import dbt_project, keep_parse_state
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
 
@@ -74,7 +74,9 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
         # The dbt profile reads the warehouse path from the environment, and the
         # dbt process inherits this one's: point it at the resource's file.
         os.environ["RETENTION_WAREHOUSE"] = warehouse.path
-        yield from dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context).stream()
+        invocation = dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context)
+        yield from invocation.stream()
+        keep_parse_state(invocation.target_path)
 
     return dbt_layer
 

@@ -7,6 +7,7 @@ from orchestration.resources.landing import LandingZone
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.quality_reports import QualityReports
+from orchestration.resources.report import RetentionReport
 from orchestration.resources.serving import ServingStore
 from orchestration.resources.warehouse import DuckDBWarehouse
 from orchestration.settings import Settings
@@ -26,6 +27,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "mart_settings": MartSettings(as_of_date=settings.as_of_date),
         "quality_reports": QualityReports(data_docs_dir=str(settings.data_docs_dir)),
         "serving": ServingStore(serving_path=str(settings.serving_path)),
+        "report": RetentionReport(report_path=str(settings.report_path)),
         "prediction_settings": PredictionSettings(
             horizon_months=settings.clv_horizon_months, margin=settings.clv_margin,
             annual_discount_rate=settings.clv_annual_discount_rate, holdout_weeks=settings.holdout_weeks,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import sys
 from pathlib import Path
+from functools import cached_property
 from typing import Any
 
 import yaml
+from packaging import version
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -48,12 +51,47 @@ if manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)
 
 
+def keep_parse_state(invocation_target: Path, shared_target: Path | None = None) -> None:
+    """Make an invocation's parse state the one the next dbt invocation starts from.
+
+    dagster-dbt gives every invocation its own target folder and seeds it with
+    target/partial_parse.msgpack. dbt throws that state away when the profile
+    (here: the warehouse path) or the vars differ from the parse that wrote it,
+    and parses the whole project again, about 6 s each time. The three dbt
+    steps of a run share their profile and vars, so promoting the state of the
+    first lets the other two (and the next run) parse only what changed. The
+    copy is renamed into place, so a concurrent reader never sees half a file.
+    """
+    state = invocation_target / "partial_parse.msgpack"
+    if not state.exists():
+        return
+    shared_target = shared_target or Path(dbt_project.project_dir) / dbt_project.target_path
+    shared = shared_target / "partial_parse.msgpack"
+    staged = shared.with_name(f".{shared.name}.{os.getpid()}")
+    shutil.copyfile(state, staged)
+    os.replace(staged, shared)
+
+
 def project_var(name: str) -> Any:
     """The default of a dbt var as dbt_project.yml sets it (e.g. reporting_currency)."""
     config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
     return config["vars"][name]
 
 
+class InstalledDbtCliResource(DbtCliResource):
+    """The dbt CLI resource, told the dbt version instead of asking `dbt --version` before every command.
+
+    dagster-dbt runs `dbt --version` before each invocation to tell dbt Core
+    from the Fusion engine; that starts dbt and asks PyPI for the latest release,
+    3.5 s each time, three times a run. Here dbt Core is a pinned dependency in
+    this environment, so its package metadata answers the same question.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+
 def dbt_cli_resource() -> DbtCliResource:
     """Return the dbt CLI resource, with the profiles kept inside the project."""
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir))
+    return InstalledDbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir))

@@ -1,0 +1,1 @@
+"""The static HTML retention report, read from the published marts."""
