@@ -90,12 +90,15 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
     )
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether the table schema.name exists in the connection's database."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                       [schema, name]).fetchone()[0] > 0
+
+
 def latest_reconciliation(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, bool]] | None:
     """{entity: (received, accounted for, balances)} of the latest reconciled run, or None before any."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'quality' AND table_name = 'reconciliation'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "quality", "reconciliation"):
         return None
     rows = con.execute("""
         SELECT entity, received, staged + quarantined + exact_duplicates + superseded, balances

@@ -136,6 +136,20 @@ def test_a_mart_without_rows_still_has_its_chart(marts, tmp_path):
     assert chart.figure.layout.annotations[0].text == "No survey months in the published marts yet"
 
 
+def test_clv_without_a_model_fit_shows_history_only(tmp_path):
+    with duckdb.connect(str(tmp_path / "unfitted.duckdb")) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.customer_lifetime_value AS "
+                    "SELECT * FROM (VALUES (10.0), (30.0), (50.0)) AS t(historical_revenue)")
+        con.execute("CREATE TABLE marts.customer_predictions (customer_id VARCHAR, predicted_clv DOUBLE)")
+        chart = charts.clv_distribution(con, horizon_months=12)
+    (historical,) = chart.figure.data
+    # 95th percentile of 10, 30, 50 = 30 + 0.9 x 20 = 48: bands of 1.6, and 50 joins the last band.
+    assert historical.width == pytest.approx(1.6)
+    assert {round(x / 1.6 - 0.5): n for x, n in zip(historical.x, historical.y)} == {6: 1, 18: 1, 29: 1}
+    assert "Predicted CLV: not published (no model fit)." in chart.caption
+
+
 def test_the_page_is_self_contained(report):
     page = report.read_text(encoding="utf-8")
     # plotly.js is inside the page: no script or stylesheet is fetched from anywhere.

@@ -16,6 +16,8 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from orchestration.summary import table_exists
+
 # How far back the time charts look, and how many cohorts they draw: enough for
 # trends, few enough that a heatmap cell stays readable.
 COHORTS_SHOWN = 24
@@ -53,11 +55,6 @@ def _no_data(figure: go.Figure, what: str) -> go.Figure:
     figure.add_annotation(text=f"No {what} in the published marts yet", showarrow=False,
                           xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 16})
     return figure
-
-
-def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
 
 
 def cohort_heatmap(con: duckdb.DuckDBPyConnection) -> Chart:
@@ -211,7 +208,9 @@ def customer_tiers(con: duckdb.DuckDBPyConnection) -> Chart:
 
 def clv_distribution(con: duckdb.DuckDBPyConnection, horizon_months: int) -> Chart:
     """How many customers fall in each band of historical and predicted customer value."""
-    predicted = _relation_exists(con, "marts", "customer_predictions")
+    # The predictions table is empty when the models were not fitted (too few repeat buyers).
+    predicted = table_exists(con, "marts", "customer_predictions") and con.execute(
+        "SELECT count(*) > 0 FROM marts.customer_predictions").fetchone()[0]
     values = "SELECT 'historical revenue' AS kind, historical_revenue AS value FROM marts.customer_lifetime_value"
     if predicted:
         values += (f" UNION ALL SELECT 'predicted CLV, next {horizon_months} months', predicted_clv "
