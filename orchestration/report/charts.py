@@ -21,6 +21,7 @@ from orchestration.summary import table_exists
 # How far back the time charts look, and how many cohorts they draw: enough for
 # trends, few enough that a heatmap cell stays readable.
 COHORTS_SHOWN = 24
+PERIODS_SHOWN = 24
 CURVES_SHOWN = 12
 MONTHS_SHOWN = 36
 CLV_BINS = 30
@@ -66,7 +67,7 @@ def cohort_heatmap(con: duckdb.DuckDBPyConnection) -> Chart:
         )
         SELECT strftime(c.cohort_period, '%Y-%m'), c.period_number, c.retention_rate, c.cohort_size
         FROM marts.cohort_retention AS c JOIN recent USING (cohort_period)
-        WHERE c.grain = 'month' AND c.is_complete_period AND c.period_number <= {COHORTS_SHOWN}
+        WHERE c.grain = 'month' AND c.is_complete_period AND c.period_number <= {PERIODS_SHOWN}
         ORDER BY 1, 2
     """).fetchall()
     cohorts = sorted({cohort for cohort, *_ in rows})
