@@ -14,6 +14,10 @@ Usage:
     .venv/bin/python scripts/benchmark_marts.py [--customers 100000 1000000] [--work-dir DIR]
         [--regenerate] [--skip-run]
 
+It also prints where the dbt time goes: the slowest models of the timed build
+(from its run_results.json) and dbt's fixed cost, the wall time of a build of
+one 1-row model, which every dbt invocation pays whatever the data.
+
 Targets (checked at 1,000,000 customers): the dbt build takes < 60 s, peaks
 below 4 GiB and is at least 3x faster than pandas.
 """
@@ -21,6 +25,7 @@ below 4 GiB and is at least 3x faster than pandas.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -67,6 +72,14 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class NodeTiming:
+    """Execution time of one dbt node (or of all data tests together) in the timed build."""
+
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class QualityTiming:
     """One Great Expectations suite run on one table of the warehouse."""
 
@@ -86,6 +99,8 @@ class SizeResult:
     pandas: Measurement
     quality: tuple[QualityTiming, ...] = ()
     model_fit_seconds: float | None = None
+    dbt_nodes: tuple[NodeTiming, ...] = ()
+    dbt_fixed_seconds: float | None = None
 
     @property
     def speedup(self) -> float | None:
@@ -233,6 +248,48 @@ def report_measurement(customers: int, result: Measurement) -> None:
         print(tail(result.log_path), flush=True)
 
 
+def slowest_dbt_nodes(run_results: dict, models: int = 6) -> tuple[NodeTiming, ...]:
+    """The `models` slowest models of a dbt run_results.json, then all data tests summed.
+
+    Execution times of nodes that ran side by side (dbt threads) overlap, so
+    they add up to more than the wall time; they show where the work is.
+    """
+    model_timings, test_seconds, tests = [], 0.0, 0
+    for result in run_results.get("results", []):
+        resource_type, _, rest = result["unique_id"].partition(".")
+        seconds = float(result.get("execution_time") or 0.0)
+        if resource_type == "model":
+            model_timings.append(NodeTiming(rest.rsplit(".", 1)[-1], seconds))
+        elif resource_type == "test":
+            tests += 1
+            test_seconds += seconds
+    model_timings.sort(key=lambda timing: timing.seconds, reverse=True)
+    return (*model_timings[:models], NodeTiming(f"{tests} data tests", test_seconds))
+
+
+def read_slowest_dbt_nodes(run_dir: Path) -> tuple[NodeTiming, ...]:
+    """slowest_dbt_nodes of the timed build's run_results.json (empty when dbt wrote none)."""
+    path = run_dir / "dbt_target" / "run_results.json"
+    if not path.exists():
+        return ()
+    return slowest_dbt_nodes(json.loads(path.read_text(encoding="utf-8")))
+
+
+def measure_dbt_fixed_cost(customers: int, data_dir: Path, run_dir: Path) -> float | None:
+    """Wall time of a `dbt build` of the one-row model int_as_of_date: dbt's own start-up cost.
+
+    Importing dbt, loading the manifest and opening the warehouse take this
+    long whatever the data; it sets a floor under every dbt invocation.
+    """
+    command = dbt_command("build", run_dir) + ["--select", "int_as_of_date"]
+    result = measure("dbt fixed cost", command, DBT_PROJECT_DIR, pipeline_env(data_dir), run_dir / "dbt_fixed_cost.log")
+    if not result.ok:
+        say(f"{customers:,} customers: the one-model dbt build failed (exit {result.returncode}); log {result.log_path}")
+        return None
+    say(f"{customers:,} customers: dbt's fixed cost (one 1-row model and its test) {result.seconds:.1f} s")
+    return result.seconds
+
+
 def benchmark_size(customers: int, work_dir: Path, regenerate: bool, skip_run: bool) -> SizeResult:
     """Prepare one size's warehouse and measure both implementations on it."""
     data_dir = (work_dir / str(customers)).resolve()
@@ -247,9 +304,11 @@ def benchmark_size(customers: int, work_dir: Path, regenerate: bool, skip_run: b
     run_dir = data_dir / "benchmark"  # dbt target and logs; kept between runs for partial parsing
     run_dir.mkdir(exist_ok=True)
     dbt_result = measure_dbt(customers, data_dir, run_dir)
+    dbt_nodes = read_slowest_dbt_nodes(run_dir)  # read now: the next dbt call overwrites run_results.json
+    dbt_fixed_seconds = measure_dbt_fixed_cost(customers, data_dir, run_dir)
     pandas_result = measure_pandas(customers, data_dir, run_dir)
     return SizeResult(customers, orders, dbt_result, pandas_result, measure_quality(customers, warehouse),
-                      measure_model_fit(customers, warehouse))
+                      measure_model_fit(customers, warehouse), dbt_nodes, dbt_fixed_seconds)
 
 
 def measure_model_fit(customers: int, warehouse: Path) -> float:
@@ -319,6 +378,14 @@ def print_report(results: list[SizeResult]) -> None:
         speedup = result.speedup
         text = f"{speedup:.2f}x" if speedup is not None else "n/a (a run failed)"
         print(f"speed-up pandas/dbt at {result.customers:,} customers: {text}")
+
+    for result in results:
+        if result.dbt_fixed_seconds is not None:
+            print(f"dbt's fixed cost at {result.customers:,} customers (build of one 1-row model): "
+                  f"{result.dbt_fixed_seconds:.1f} s")
+        if result.dbt_nodes:
+            slowest = ", ".join(f"{node.name} {node.seconds:.1f} s" for node in result.dbt_nodes)
+            print(f"slowest dbt nodes at {result.customers:,} customers: {slowest}")
 
     print()
     for result in results:
