@@ -267,9 +267,14 @@ def slowest_dbt_nodes(run_results: dict, models: int = 6) -> tuple[NodeTiming, .
     return (*model_timings[:models], NodeTiming(f"{tests} data tests", test_seconds))
 
 
+def run_results_path(run_dir: Path) -> Path:
+    """Where dbt writes run_results.json for the benchmark's invocations (see dbt_command)."""
+    return run_dir / "dbt_target" / "run_results.json"
+
+
 def read_slowest_dbt_nodes(run_dir: Path) -> tuple[NodeTiming, ...]:
-    """slowest_dbt_nodes of the timed build's run_results.json (empty when dbt wrote none)."""
-    path = run_dir / "dbt_target" / "run_results.json"
+    """slowest_dbt_nodes of the last dbt invocation's run_results.json (empty when dbt wrote none)."""
+    path = run_results_path(run_dir)
     if not path.exists():
         return ()
     return slowest_dbt_nodes(json.loads(path.read_text(encoding="utf-8")))
@@ -304,7 +309,10 @@ def benchmark_size(customers: int, work_dir: Path, regenerate: bool, skip_run: b
     run_dir = data_dir / "benchmark"  # dbt target and logs; kept between runs for partial parsing
     run_dir.mkdir(exist_ok=True)
     dbt_result = measure_dbt(customers, data_dir, run_dir)
-    dbt_nodes = read_slowest_dbt_nodes(run_dir)  # read now: the next dbt call overwrites run_results.json
+    # Read and keep the timed build's run_results.json now: the next dbt call overwrites it.
+    dbt_nodes = read_slowest_dbt_nodes(run_dir)
+    if run_results_path(run_dir).exists():
+        shutil.copyfile(run_results_path(run_dir), run_dir / "dbt_build_run_results.json")
     dbt_fixed_seconds = measure_dbt_fixed_cost(customers, data_dir, run_dir)
     pandas_result = measure_pandas(customers, data_dir, run_dir)
     return SizeResult(customers, orders, dbt_result, pandas_result, measure_quality(customers, warehouse),
