@@ -7,6 +7,7 @@ Asia/Shanghai); the working is in the comments.
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -264,14 +265,37 @@ def test_clv_summary_at_the_end_of_2025(tmp_path):
     }
 
 
+def dbt_after_tampering(directory: Path, statement: str, command: list[str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """Build the fixture's marts in `directory`, run `statement` on the warehouse, then the dbt `command`."""
+    warehouse = build_marts(directory)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(statement)
+    return warehouse, dbt(command, warehouse, directory / "target")
+
+
 def test_a_broken_invariant_fails_the_build(tmp_path):
     """Shift one completed order by a cent under fct_orders (a view over int_orders): the reconciliation test fails."""
-    warehouse = build_marts(tmp_path)
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("UPDATE intermediate.int_orders SET net_revenue = net_revenue + 0.01 WHERE order_id = 'O01'")
-    result = dbt(["test", "--select", "assert_revenue_reconciles_across_marts"], warehouse, tmp_path / "target")
+    _, result = dbt_after_tampering(
+        tmp_path, "UPDATE intermediate.int_orders SET net_revenue = net_revenue + 0.01 WHERE order_id = 'O01'",
+        ["test", "--select", "assert_revenue_reconciles_across_marts"],
+    )
     assert result.returncode != 0
     assert "assert_revenue_reconciles_across_marts" in result.stdout and "FAIL" in result.stdout
+
+
+def test_a_null_in_a_not_null_mart_column_stops_that_mart(tmp_path):
+    """Remove the (r 5, fm 5) cell from the segment seed: C01 (Champions) gets no segment, and the
+    not_null constraint of customer_rfm.rfm_segment refuses the row, so the mart keeps its old rows."""
+    warehouse, result = dbt_after_tampering(
+        tmp_path, "DELETE FROM reference.rfm_segments WHERE r_score = 5 AND fm_score = 5",
+        ["run", "--select", "customer_rfm"],
+    )
+    assert result.returncode != 0
+    assert "NOT NULL constraint failed" in result.stdout and "rfm_segment" in result.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT rfm_segment FROM marts.customer_rfm WHERE customer_id = 'C01'").fetchall() == [
+            ("Champions",)
+        ]
 
 
 def test_an_order_in_another_currency_stops_the_build_with_its_name(tmp_path):
