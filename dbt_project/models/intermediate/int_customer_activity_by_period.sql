@@ -64,24 +64,23 @@ by_{{ grain }} as (
     select
         by_month.customer_id,
         cast(
-            (first_periods.months_from_year_0 + by_month.period_index) // {{ months }}
-            - first_periods.months_from_year_0 // {{ months }}
+            (first_month.months_from_year_0 + by_month.period_index) // {{ months }}
+            - first_month.months_from_year_0 // {{ months }}
         as integer) as period_index,
         sum(by_month.revenue) as revenue
     from by_month
     cross join (
         select extract(year from first_month) * 12 + extract(month from first_month) - 1 as months_from_year_0
         from first_periods
-    ) as first_periods
+    ) as first_month
     group by 1, 2
 
-),
+){{ ',' if not loop.last }}
 
 {% endfor %}
 
 {% for grain in ['week', 'month', 'quarter', 'year'] %}
-{{ grain }}_neighbours as (
-
+(
     select
         '{{ grain }}' as grain,
         customer_id,
@@ -93,21 +92,6 @@ by_{{ grain }} as (
         lead(period_index) over customer_periods as next_active_period_index
     from by_{{ grain }}
     window customer_periods as (partition by customer_id order by period_index)
-
-){{ ',' if not loop.last }}
-
-{% endfor %}
-
-{% for grain in ['week', 'month', 'quarter', 'year'] %}
-select
-    grain,
-    customer_id,
-    period_index,
-    revenue,
-    cohort_period_index,
-    previous_active_period_index,
-    previous_active_period_revenue,
-    next_active_period_index
-from {{ grain }}_neighbours
+)
 {{ 'union all' if not loop.last }}
 {% endfor %}
