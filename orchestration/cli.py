@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import multiprocessing.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import date
@@ -15,17 +17,27 @@ from pathlib import Path
 import click
 import duckdb
 
+from orchestration.runs.lock import Holder, WarehouseBusy, current_holder, writer_lock
 from orchestration.settings import PROJECT_ROOT, Settings, validated_as_of_date
 
 # Exceptions a user can act on; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ValueError, OSError, duckdb.Error)
+USER_ERRORS = (ValueError, OSError, duckdb.Error, WarehouseBusy)
 
 
-def settings_with(as_of_date: str | None = None) -> Settings:
-    """Return the environment's settings, with the as-of date overridden when given."""
+def settings_with(as_of_date: str | None = None, wait: float | None = None) -> Settings:
+    """Return the environment's settings, with the as-of date and the lock wait overridden when given."""
+    settings = Settings.from_env()
     if as_of_date:
-        os.environ["RETENTION_AS_OF_DATE"] = validated_as_of_date(as_of_date)
-    return Settings.from_env()
+        settings = dataclasses.replace(settings, as_of_date=validated_as_of_date(as_of_date))
+    if wait is not None:
+        settings = dataclasses.replace(settings, lock_wait_seconds=wait)
+    return settings
+
+
+def stop_on_sigterm() -> None:
+    """Treat SIGTERM (a deploy, `kill`, a supervisor) like Ctrl-C: the run stops its step, records that it
+    failed and releases the warehouse, instead of vanishing mid-step."""
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
 
 
 def echo_progress(message: str) -> None:
@@ -94,12 +106,19 @@ def generate(customers: int, seed: int, end_date, defect_rate: float, file_forma
     click.echo(f"Done in {report.seconds:.1f} s.")
 
 
+WAIT_OPTION = click.option(
+    "--wait", type=click.FloatRange(0), default=None,
+    help="Seconds to wait for another run of the same warehouse to finish (default $RETENTION_LOCK_WAIT_SECONDS "
+         "or 900; 0 = give up at once).")
+
+
 @main.command()
 @click.option("--as-of-date", default=None, help="As-of date T of the marts, YYYY-MM-DD (default: latest completed order).")
 @click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
-def run(as_of_date: str | None, quiet: bool) -> None:
+@WAIT_OPTION
+def run(as_of_date: str | None, quiet: bool, wait: float | None) -> None:
     """Load new source data, build every model and run every check through Dagster, then print a summary."""
-    settings = settings_with(as_of_date)
+    settings = settings_with(as_of_date, wait)
     ok = run_and_summarise(settings, quiet)
     sys.exit(0 if ok else 1)
 
@@ -111,14 +130,20 @@ def run(as_of_date: str | None, quiet: bool) -> None:
 @click.option("--fresh", is_flag=True,
               help="Delete the landing directory and the warehouse file first, then start over.")
 @click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
-def demo(customers: int, seed: int, fresh: bool, quiet: bool) -> None:
+@WAIT_OPTION
+def demo(customers: int, seed: int, fresh: bool, quiet: bool, wait: float | None) -> None:
     """Generate demo data if none has landed yet, then run the whole pipeline and print a summary."""
     from ingestion.demo import generate_demo_data
 
-    settings = Settings.from_env()
+    settings = settings_with(wait=wait)
     if fresh:
-        shutil.rmtree(settings.landing_dir, ignore_errors=True)
-        settings.warehouse_path.unlink(missing_ok=True)
+        # Never from under a running run: the warehouse goes only while this command holds it.
+        with writer_lock(settings.warehouse_path, Holder.this_process("fresh-start", "retention demo --fresh"),
+                         settings.lock_wait_seconds, progress=echo_progress):
+            shutil.rmtree(settings.landing_dir, ignore_errors=True)
+            for path in (settings.warehouse_path, settings.warehouse_path.with_name(settings.warehouse_path.name + ".wal"),
+                         settings.run_report_path):
+                path.unlink(missing_ok=True)
     if not any(settings.landing_dir.glob("*/*")):
         click.echo(f"Generating demo data ({customers:,} customers) into {settings.landing_dir}")
         generate_demo_data(settings.landing_dir, customers=customers, seed=seed, progress=echo_progress)
@@ -129,9 +154,10 @@ def demo(customers: int, seed: int, fresh: bool, quiet: bool) -> None:
 
 
 def run_and_summarise(settings: Settings, quiet: bool) -> bool:
-    """Run the refresh job, print failures in words and the summary; return success."""
-    from orchestration.run import run_refresh
+    """Run the refresh job, print failures in words and the summary the run left; return success."""
+    from orchestration.runs.refresh import run_refresh
 
+    stop_on_sigterm()
     click.echo(f"Running the pipeline through Dagster on {settings.warehouse_path}")
     # dagster-dbt echoes every dbt log line to stdout; Dagster's own log goes to stderr.
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull if quiet else sys.stdout):
@@ -141,33 +167,59 @@ def run_and_summarise(settings: Settings, quiet: bool) -> bool:
         click.secho(f"\nThe run failed (run id {outcome.run_id}):", fg="red", err=True)
         for message in outcome.failures:
             click.secho(f"  - {message}", fg="red", err=True)
-    print_status(settings)
+    if outcome.summary:
+        click.echo(outcome.summary)
+    print_published(settings)
     return outcome.success
 
 
-def print_status(settings: Settings) -> None:
-    """Print the warehouse summary, read-only."""
-    from orchestration.summary import format_summary, warehouse_summary
+def print_published(settings: Settings) -> None:
+    """Print where readers find the quality report, the published marts and the HTML report."""
+    from orchestration.serving.publish import read_publication
     from quality.data_docs import index_page
 
-    if not settings.warehouse_path.exists():
-        click.echo(f"No warehouse at {settings.warehouse_path} yet: run `retention demo` or `retention run`.")
-        return
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        click.echo(format_summary(warehouse_summary(con, settings.warehouse_path)))
     data_docs = index_page(settings.data_docs_dir)
     if data_docs.exists():
         click.echo(f"quality report   {data_docs}  (Great Expectations Data Docs)")
     # The two things a reader opens come last, where the eye lands after a run.
-    if settings.serving_path.exists():
-        click.echo(f"serving file     {settings.serving_path}  (published marts, open read-only)")
+    publication = read_publication(settings.serving_path)
+    if publication is not None:
+        click.echo(f"serving file     {settings.serving_path}  (published marts of run {publication.run_id[:8]}, "
+                   f"as of {publication.as_of_date}, published {publication.published_at:%Y-%m-%d %H:%M} UTC; "
+                   "open read-only)")
     if settings.report_path.exists():
         click.echo(f"retention report {settings.report_path}  (open in a browser)")
 
 
+def print_status(settings: Settings) -> None:
+    """Print the report of the latest run and what is published, without opening the warehouse."""
+    from orchestration.runs.report import read_run_report
+
+    report = read_run_report(settings.run_report_path)
+    if report is None:
+        click.echo(f"No run has finished on {settings.warehouse_path} yet: run `retention demo` or `retention run`.")
+    else:
+        verdict = "succeeded" if report.success else "FAILED"
+        finished = report.finished_at.replace("T", " ").replace("+00:00", " UTC")
+        click.echo(f"Latest run {report.run_id[:8]}, finished {finished}: {verdict} "
+                   f"({report.checks_passed} checks passed, {report.checks_failed} failed)")
+        for message in report.failures:
+            click.echo(f"  - {message}")
+        if report.summary:
+            click.echo(report.summary)
+    print_published(settings)
+    holder = current_holder(settings.warehouse_path)
+    if holder is not None:
+        click.echo(f"in progress      {holder.describe()} holds the warehouse now")
+
+
 @main.command()
 def status() -> None:
-    """Print rows per layer, customers, orders and revenue of the warehouse (read-only)."""
+    """Print the latest run's report (rows per layer, customers, orders, revenue, checks) and what is published.
+
+    It reads only what runs leave for readers, never the warehouse file, so it
+    can be called at any time, also while a run is writing.
+    """
     print_status(Settings.from_env())
 
 

@@ -1,6 +1,10 @@
 """The project's Dagster instance home (.dagster/), shared by the CLI and `dagster dev`.
 
 Runs started from the CLI are stored there too, so they show in the UI.
+There are no concurrency pools or run-queue limits: one writer per warehouse
+is the OS lock every run takes (orchestration/runs/lock.py), which dies with
+its process, where a pool slot of a killed run stayed claimed and blocked
+every later run.
 """
 
 from __future__ import annotations
@@ -8,23 +12,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestration.resources.warehouse import WRITER_RUN_TAG
 from orchestration.settings import PROJECT_ROOT
 
-[(_WRITER_KEY, _WRITER_VALUE)] = WRITER_RUN_TAG.items()
-DAGSTER_YAML = f"""\
+DAGSTER_YAML = """\
 # Written by `retention`; edit freely, it is not overwritten.
-# Every asset that writes the DuckDB warehouse is in the pool below: one slot,
-# because DuckDB allows a single writing process (across runs too).
-# The run queue starts one warehouse-writing run at a time (the job's run tag).
-concurrency:
-  pools:
-    default_limit: 1
-  runs:
-    tag_concurrency_limits:
-      - key: {_WRITER_KEY}
-        value: {_WRITER_VALUE}
-        limit: 1
+# One run per warehouse at a time is enforced by the warehouse's own lock
+# file (data/warehouse.duckdb.lock), not by Dagster pools: a run that waits
+# for another says so in its log and gives up after RETENTION_LOCK_WAIT_SECONDS.
 telemetry:
   enabled: false
 """

@@ -10,6 +10,7 @@
 | RETENTION_DUCKDB_MEMORY_LIMIT | unset: DuckDB's default (80% of RAM) |
 | RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
 | RETENTION_CLV_HORIZON_MONTHS, RETENTION_CLV_MARGIN, RETENTION_CLV_DISCOUNT_RATE, RETENTION_HOLDOUT_WEEKS | 12, 1.0, 0.10, 26 |
+| RETENTION_LOCK_WAIT_SECONDS | 900: how long a run waits for another run of the same warehouse |
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from orchestration.runs.lock import DEFAULT_WAIT_SECONDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -38,6 +41,7 @@ class Settings:
     clv_margin: float = 1.0
     clv_annual_discount_rate: float = 0.10
     holdout_weeks: int = 26
+    lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
 
     @property
     def serving_path(self) -> Path:
@@ -49,6 +53,11 @@ class Settings:
     def report_path(self) -> Path:
         """The static HTML retention report, rebuilt after every publication."""
         return self.data_dir / "report" / "retention_report.html"
+
+    @property
+    def run_report_path(self) -> Path:
+        """The report of the latest run (outcome, failures, warehouse summary) that `retention status` prints."""
+        return self.data_dir / "runs" / "latest.json"
 
     @property
     def data_docs_dir(self) -> Path:
@@ -76,6 +85,7 @@ class Settings:
             clv_margin=float(os.environ.get("RETENTION_CLV_MARGIN") or 1.0),
             clv_annual_discount_rate=float(os.environ.get("RETENTION_CLV_DISCOUNT_RATE") or 0.10),
             holdout_weeks=int(os.environ.get("RETENTION_HOLDOUT_WEEKS") or 26),
+            lock_wait_seconds=validated_seconds(os.environ.get("RETENTION_LOCK_WAIT_SECONDS"), DEFAULT_WAIT_SECONDS),
         )
 
 
@@ -97,3 +107,16 @@ def validated_share(text: str) -> float:
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"RETENTION_MAX_BAD_SHARE={text!r} is not a share between 0 and 1 (e.g. 0.01 for 1%)")
     return share
+
+
+def validated_seconds(text: str | None, default: float) -> float:
+    """Return `text` as a number of seconds (0 or more), `default` when unset, else raise a ValueError."""
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"RETENTION_LOCK_WAIT_SECONDS={text!r} is not a number of seconds (e.g. 900; 0 = do not wait)")
+    return seconds

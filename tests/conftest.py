@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.run import RunOutcome, run_refresh
+from orchestration.runs.refresh import RunOutcome, run_refresh
 from orchestration.settings import Settings
 from tests.fixtures import write_tiny_landing
 

@@ -74,30 +74,6 @@ def test_every_layer_has_its_quality_checks_and_the_gates_block(settings):
     assert blocking == {"bad_share_within_limit", "staging_rules", "reconciles_with_raw", "mart_rules"}
 
 
-def test_every_step_touching_the_warehouse_is_in_its_pool(settings):
-    defs = build_definitions(settings)
-    outside = set()
-    for assets_def in defs.resolve_asset_graph().assets_defs:
-        if assets_def.is_executable and assets_def.op.pool != "duckdb_warehouse":
-            outside |= set(assets_def.keys)
-    # Only the report stays out: it reads the published serving file read-only, never the warehouse.
-    assert outside == {dg.AssetKey(["report", "retention_report"])}
-
-
-def test_one_writing_run_at_a_time(settings, tmp_path, monkeypatch):
-    """The job's runs carry the writer tag, and the project's instance queues them one at a time."""
-    from orchestration.instance import dagster_home
-
-    job = build_definitions(settings).resolve_job_def("refresh_warehouse")
-    assert job.tags.get("retention/warehouse") == "writer"
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        config = instance.get_concurrency_config()
-    assert config.pool_config.default_pool_limit == 1
-    assert {"key": "retention/warehouse", "value": "writer", "limit": 1} in config.run_queue_config.tag_concurrency_limits
-
-
 def test_dbt_build_args():
     assert dbt_build_args({}) == ["build"]
     assert dbt_build_args({"reporting_time_zone": "Asia/Shanghai", "as_of_date": "2025-06-30"}) == [

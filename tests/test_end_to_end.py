@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchestration.cli import main
-from orchestration.run import run_refresh
+from orchestration.runs.refresh import run_refresh
 from orchestration.summary import warehouse_summary
 from tests.fixtures import COMPLETED_ORDERS, COMPLETED_REVENUE, RAW_ROWS, STAGING_ROWS
 
@@ -50,7 +50,7 @@ def test_status_command_prints_the_summary(settings, tiny_run):
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == 0, result.output
     assert "net revenue" in result.output and "136.00 CNY" in result.output
-    assert str(settings.warehouse_path) in result.output
+    assert f"Latest run {tiny_run.run_id[:8]}" in result.output and "succeeded" in result.output
 
 
 def test_unreadable_file_fails_the_run_with_the_file_named(settings, tiny_landing):

@@ -14,7 +14,7 @@ import pytest
 
 from ingestion.contract import ENTITIES
 from ingestion.demo import generate_demo_data
-from orchestration.run import run_refresh
+from orchestration.runs.refresh import run_refresh
 from quality.rules.marts import MART_RULES
 from quality.suites import rules_suite
 from quality.validation import validate_relation

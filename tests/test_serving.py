@@ -6,7 +6,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from orchestration.run import run_refresh
+from orchestration.runs.refresh import run_refresh
 from quality.rules.marts import MART_RULES
 from quality.rules.row_rule import RowRule
 from tests.fixtures import COMPLETED_REVENUE, write_more_orders, write_usd_orders

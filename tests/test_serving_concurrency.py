@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.run import run_refresh
+from orchestration.runs.refresh import run_refresh
 from orchestration.settings import PROJECT_ROOT
 from tests.fixtures import write_more_orders
 from tests.serving_reader import snapshot

@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.resources.dbt import dbt_project, keep_parse_state
 from orchestration.resources.marts import MartSettings
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 
 
 class RetentionDbtTranslator(DagsterDbtTranslator):
@@ -63,7 +63,6 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
         select=select,
         exclude=exclude,
         name=name,
-        pool=WAREHOUSE_POOL,
     )
     def dbt_layer(
         context: dg.AssetExecutionContext,

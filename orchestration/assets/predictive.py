@@ -32,7 +32,7 @@ from orchestration.predictive.summaries import (
     holdout_actuals,
 )
 from orchestration.resources.predictions import PredictionSettings
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 
 MIN_REPEAT_CUSTOMERS = 50
 FREQUENCY_BUCKETS = 7  # calibration frequencies 0..6 and "7+"
@@ -106,7 +106,6 @@ def fit_both(summaries: CustomerSummaries) -> tuple[Fit, Fit]:
     key=["marts", "customer_predictions"],
     group_name="marts",
     kinds={"duckdb", "python"},
-    pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["intermediate", "int_orders"]), dg.AssetKey(["intermediate", "int_as_of_date"])],
     description="BG/NBD (P(alive), expected purchases) and Gamma-Gamma (expected spend) fitted by maximum "
                 "likelihood on weekly repeat-purchase summaries as of T; predicted CLV over the horizon, discounted "

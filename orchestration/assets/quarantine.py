@@ -11,7 +11,7 @@ import dagster as dg
 from ingestion.contract import ENTITIES, Entity
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.quarantine import SCHEMA, QuarantineCounts, quarantine_counts, rebuild_quarantine
 
 
@@ -28,7 +28,6 @@ def build_quarantine_asset(entity: Entity) -> dg.AssetsDefinition:
         key=quarantine_key(entity),
         group_name=SCHEMA,
         kinds={"duckdb"},
-        pool=WAREHOUSE_POOL,
         deps=[dg.AssetKey(["raw", entity.name]), *(quarantine_key(p) for p in parents)],
         description=(
             f"Rows of raw.{entity.name} that break a raw rule (quality/rules), with _quarantine_rule and "
@@ -58,7 +57,6 @@ def build_bad_share_check(entity: Entity) -> dg.AssetChecksDefinition:
         asset=quarantine_key(entity),
         name="bad_share_within_limit",
         blocking=True,
-        pool=WAREHOUSE_POOL,
         description=f"quarantine.{entity.name} holds at most RETENTION_MAX_BAD_SHARE (default 1%) of the "
                     f"rows received in raw.{entity.name}; above it staging and the marts are not built.",
     )

@@ -7,7 +7,7 @@ from ingestion.database.extract import DatabaseLoad, ExtractError, load_database
 from ingestion.landing.loader import EntityLoad, LoadError, load_landing_entity
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.quarantine import BadShareExceeded, bad_share_guard, ensure_quarantine_tables
 
 
@@ -39,7 +39,6 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
         key=["raw", entity.name],
         group_name="raw",
         kinds={"duckdb", "python"},
-        pool=WAREHOUSE_POOL,
         description=(
             f"{entity.source_system.upper()} {entity.name} as received: every new landing file under "
             f"<landing>/{entity.name}/ (CSV UTF-8 or GB18030, Parquet, JSON Lines) and every configured "

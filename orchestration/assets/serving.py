@@ -5,7 +5,7 @@ import dagster as dg
 from orchestration.assets.dbt import dbt_customer_360, dbt_marts
 from orchestration.assets.predictive import customer_predictions
 from orchestration.resources.serving import ServingStore
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 from orchestration.serving.publish import publish_marts
 
 MART_KEYS = sorted(
@@ -19,7 +19,6 @@ MART_KEYS = sorted(
     key=["serving", "marts"],
     group_name="serving",
     kinds={"duckdb", "parquet"},
-    pool=WAREHOUSE_POOL,
     deps=MART_KEYS,
     description="The checked marts published for BI tools and analysts: a serving DuckDB file (read it read-only) "
                 "and one Parquet file per mart, each version built beside the old one and swapped in by rename. "

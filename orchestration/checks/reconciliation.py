@@ -1,13 +1,13 @@
 """One blocking check per staging model: received = staged + quarantined + duplicates (quality/reconciliation.py).
 
 It records the counts of the run in quality.reconciliation, so it writes
-and runs in the warehouse pool like the assets.
+in the run that holds the warehouse, like the assets.
 """
 
 import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity, staging_model
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.reconciliation import TABLE, reconcile, record
 from quality.rules.staging import STAGING_SCHEMA
 
@@ -18,7 +18,6 @@ def build_reconciliation_check(entity: Entity) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey([STAGING_SCHEMA, staging_model(entity)]),
         name="reconciles_with_raw",
-        pool=WAREHOUSE_POOL,
         blocking=True,
         description=f"Rows received in raw.{entity.name} = rows in staging + quarantined + exact duplicates + "
                     f"superseded versions; the counts of every run are appended to {TABLE}. Blocking.",

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.resources.quality_reports import QualityReports
-from orchestration.resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse
+from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.rules.row_rule import RowRule
 from quality.suites import rules_suite
 from quality.validation import failing_samples, validate_relation
@@ -35,8 +35,6 @@ def build_suite_check(
     @dg.asset_check(
         asset=asset_key,
         name=name,
-        # A reader, but DuckDB refuses readers in other processes while one writes: same pool.
-        pool=WAREHOUSE_POOL,
         blocking=severity == dg.AssetCheckSeverity.ERROR,
         description=description,
     )

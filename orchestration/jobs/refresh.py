@@ -9,13 +9,11 @@ import dagster as dg
 from ingestion.contract import ENTITIES
 from ingestion.landing.discovery import changed_files, landing_snapshot
 from orchestration.resources.landing import LandingZone
-from orchestration.resources.warehouse import WRITER_RUN_TAG
 
 refresh_warehouse_job = dg.define_asset_job(
     name="refresh_warehouse",
     selection=dg.AssetSelection.all(),
     description="Load new source data into raw, build staging and marts, run every check.",
-    tags=WRITER_RUN_TAG,
 )
 
 daily_refresh_schedule = dg.ScheduleDefinition(

@@ -9,6 +9,7 @@ import duckdb
 
 from orchestration.report.charts import report_charts
 from orchestration.report.page import ReportHeader, report_html, write_report
+from orchestration.serving.readers import open_published
 from orchestration.summary import mart_headlines
 
 
@@ -37,7 +38,7 @@ def read_report_header(con: duckdb.DuckDBPyConnection) -> ReportHeader:
 
 def build_report(serving_path: Path, report_path: Path, horizon_months: int) -> BuiltReport:
     """Write the report of the version published in `serving_path` to `report_path`."""
-    with duckdb.connect(str(serving_path), read_only=True) as con:
+    with open_published(serving_path) as con:
         header = read_report_header(con)
         charts = report_charts(con, horizon_months)
     write_report(report_path, report_html(header, charts))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import plotly.offline
 
+from orchestration.atomic_files import write_text_atomically
 from orchestration.report.charts import Chart
 from orchestration.summary import MartHeadlines
 
@@ -123,8 +123,4 @@ Every figure here can be queried there: <code>retention sql "SELECT * FROM marts
 
 def write_report(path: Path, document: str) -> Path:
     """Write the report beside its old version and rename it over, so a reader never opens half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(document, encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_text_atomically(path, document)

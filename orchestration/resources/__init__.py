@@ -17,7 +17,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
     """Return the resources of the Definitions for these settings."""
     return {
         "warehouse": DuckDBWarehouse(
-            path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit
+            path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit,
+            lock_wait_seconds=settings.lock_wait_seconds, run_report_path=str(settings.run_report_path),
         ),
         "landing": LandingZone(
             landing_dir=str(settings.landing_dir),

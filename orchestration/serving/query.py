@@ -9,6 +9,11 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.serving.readers import open_published
+
+# What a reader may run: one query. EXPLAIN shows a plan and changes nothing.
+ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
 
 class ServingQueryError(ValueError):
     """A query that cannot run on the serving file; the message says why in words."""
@@ -22,12 +27,28 @@ class QueryResult:
     rows: list[tuple]
 
 
+def single_query(query: str) -> str:
+    """Return `query` if it is exactly one SELECT (or EXPLAIN) statement, else raise ServingQueryError."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as err:
+        raise ServingQueryError(f"the query failed: {str(err).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise ServingQueryError(f"one query at a time, please: this text holds {len(statements)} statements")
+    (statement,) = statements
+    if statement.type not in ALLOWED_STATEMENTS:
+        kind = statement.type.name.replace("_", " ")
+        raise ServingQueryError(f"only queries (SELECT ...) run on the published marts, not {kind} statements")
+    return query
+
+
 def query_serving(serving_path: Path, query: str) -> QueryResult:
-    """Run `query` on the serving file, read-only, so it never blocks or changes a pipeline run."""
+    """Run one read-only query on the serving file, confined to it (no other files, no settings)."""
+    single_query(query)
     if not serving_path.exists():
         raise ServingQueryError(f"no published marts at {serving_path} yet: run `retention demo` or `retention run`")
     try:
-        with duckdb.connect(str(serving_path), read_only=True) as con:
+        with open_published(serving_path) as con:
             result = con.execute(query)
             columns = [d[0] for d in result.description] if result.description else []
             return QueryResult(columns, result.fetchall() if columns else [])

@@ -1,0 +1,98 @@
+"""What a run did, in words, kept in the data directory for readers.
+
+Every run, from any entry point, writes its report when it ends and while it
+still holds the writer lock: whether it succeeded, what failed (step or
+check, and the message a user can act on), how many checks passed, and the
+warehouse summary. `retention run` prints it, `retention status` prints the
+latest one: neither opens the warehouse the next run may be writing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from orchestration.atomic_files import write_text_atomically
+
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Whether a run succeeded and, if not, what failed, in words; with the warehouse summary it left."""
+
+    run_id: str
+    success: bool
+    failures: list[str]
+    checks_passed: int
+    checks_failed: int
+    finished_at: str = ""
+    summary: str = ""  # the warehouse summary as printed ("" when the run could not read the warehouse)
+    notes: list[str] = field(default_factory=list)  # warnings worth reading after a successful run too
+
+
+def root_cause(error: SerializableErrorInfo | None) -> str:
+    """Return the message of the innermost cause of an error: the part a user can act on."""
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def failure_messages(events: Iterable[dg.DagsterEvent]) -> list[str]:
+    """One line per failed step or check (the step and its error message), and a run that failed before any step."""
+    messages = []
+    for event in events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            user = data.user_failure_data
+            text = (user.description if user and user.description else None) or root_cause(data.error)
+            messages.append(f"{event.step_key}: {text}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                key = evaluation.asset_check_key
+                level = "failed" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warns"
+                detail = f": {evaluation.description}" if evaluation.description else ""
+                messages.append(f"check {key.name} on {key.asset_key.to_user_string()} {level}{detail}")
+        elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not messages:
+            # Nothing ran (e.g. the warehouse stayed busy): the run's own error is the message.
+            data = event.event_specific_data
+            error = getattr(data, "error", None)
+            if error is not None:
+                messages.append(root_cause(error))
+    return messages
+
+
+def outcome_of(run_id: str, events: list[dg.DagsterEvent], success: bool, summary: str = "") -> RunOutcome:
+    """The outcome of a run from its events."""
+    evaluations = [e.event_specific_data for e in events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    passed = sum(1 for e in evaluations if e.passed)
+    return RunOutcome(run_id, success, failure_messages(events), passed, len(evaluations) - passed,
+                      datetime.now(timezone.utc).isoformat(timespec="seconds"), summary)
+
+
+def run_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.DagsterEvent]:
+    """The Dagster events a run has logged so far."""
+    return [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event is not None]
+
+
+def write_run_report(path: Path, outcome: RunOutcome) -> Path:
+    """Replace the latest run report with `outcome` (atomically: readers see the old one or the new one)."""
+    return write_text_atomically(path, json.dumps(asdict(outcome), indent=2, ensure_ascii=False))
+
+
+def read_run_report(path: Path) -> RunOutcome | None:
+    """The latest run report, or None before the first run."""
+    try:
+        return RunOutcome(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
