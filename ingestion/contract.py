@@ -1,13 +1,55 @@
-"""The source contract: canonical entities, their columns and keys.
+"""The source contract: canonical entities, their columns, keys, references and types.
 
-Real exports are mapped onto these names; the raw tables always carry at least
-these columns (NULL where a source lacks one), so the dbt staging models
-compile whatever arrives and the quality gates can name what is missing.
+The definition itself lives in one place, the dbt vars `source_contract` and
+`source_types` of dbt_project/dbt_project.yml, because the dbt staging models
+cast through it (macro `contract_value`) and Python reads it here for
+everything else: the loaders (which columns a file must have), the raw rules
+(a value must convert to its column's type, within its bounds), the
+reconciliation (keys as staging types them) and the redaction of personal
+values. Real exports are mapped onto these names; the raw tables always carry
+at least these columns (NULL where a source lacks one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A contract type: text, timestamp, integer or decimal, with its bounds."""
+
+    name: str
+    kind: str  # "text", "timestamp", "integer" or "decimal"
+    precision: int | None = None
+    scale: int | None = None
+    minimum: float | str | None = None  # a number, or for timestamps an ISO date
+    maximum: float | None = None
+
+    @property
+    def sql(self) -> str:
+        """The SQL type staging casts to (DuckDB names; dbt writes the same for its adapters)."""
+        if self.kind == "decimal":
+            return f"DECIMAL({self.precision}, {self.scale})"
+        return {"text": "VARCHAR", "timestamp": "TIMESTAMP", "integer": "INTEGER"}[self.kind]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column of an entity."""
+
+    name: str
+    type: ColumnType
+    required: bool = False  # a file without it is refused
+    pii: bool = False  # personal data: pseudonymised, redacted from previews and logs
+    references: str | None = None  # the parent entity whose key this column names
+    warn_only: bool = False  # a value breaking its type's rules is reported, not quarantined
 
 
 @dataclass(frozen=True)
@@ -17,13 +59,33 @@ class Entity:
     name: str
     source_system: str
     key_columns: tuple[str, ...]
-    columns: tuple[str, ...]
-    # Columns without which no row is usable (keys, references, event times,
-    # amounts, scores): a file lacking one is refused. The other contract
-    # columns may be absent and stay NULL.
-    required_columns: tuple[str, ...] = ()
-    # Columns that point at another entity's key: {column: parent entity}.
-    references: tuple[tuple[str, str], ...] = ()
+    specs: tuple[Column, ...]
+    # Columns that, beyond the key, tell two versions of a row apart (customers: updated_at).
+    version_columns: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The contract column names, in contract order."""
+        return tuple(c.name for c in self.specs)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns without which no row is usable (keys, references, event times, amounts, scores)."""
+        return tuple(c.name for c in self.specs if c.required)
+
+    @property
+    def references(self) -> tuple[tuple[str, str], ...]:
+        """(column, parent entity) for every column that names another entity's key."""
+        return tuple((c.name, c.references) for c in self.specs if c.references)
+
+    @property
+    def pii_columns(self) -> frozenset[str]:
+        """Columns holding personal data."""
+        return frozenset(c.name for c in self.specs if c.pii)
+
+    def spec(self, column: str) -> Column:
+        """The contract definition of one column."""
+        return next(c for c in self.specs if c.name == column)
 
     @property
     def raw_table(self) -> str:
@@ -31,55 +93,38 @@ class Entity:
         return f"raw.{self.name}"
 
 
-CUSTOMERS = Entity(
-    name="customers",
-    source_system="crm",
-    key_columns=("customer_id",),
-    columns=(
-        "customer_id", "name", "email", "phone", "company", "industry", "country",
-        "city", "acquisition_channel", "account_owner", "created_at", "updated_at",
-    ),
-    required_columns=("customer_id", "created_at"),
-)
-INTERACTIONS = Entity(
-    name="interactions",
-    source_system="crm",
-    key_columns=("interaction_id",),
-    columns=("interaction_id", "customer_id", "occurred_at", "interaction_type", "status", "subject"),
-    required_columns=("interaction_id", "customer_id", "occurred_at"),
-    references=(("customer_id", "customers"),),
-)
-ORDERS = Entity(
-    name="orders",
-    source_system="orders",
-    key_columns=("order_id",),
-    columns=(
-        "order_id", "customer_id", "ordered_at", "status", "currency",
-        "order_discount", "order_total", "sales_channel",
-    ),
-    required_columns=("order_id", "customer_id", "ordered_at", "status"),
-    references=(("customer_id", "customers"),),
-)
-ORDER_ITEMS = Entity(
-    name="order_items",
-    source_system="orders",
-    key_columns=("order_id", "line_number"),
-    columns=("order_id", "line_number", "product_id", "product_category", "quantity", "unit_price", "line_discount"),
-    required_columns=("order_id", "line_number", "quantity", "unit_price"),
-    references=(("order_id", "orders"),),
-)
-SURVEY_RESPONSES = Entity(
-    name="survey_responses",
-    source_system="surveys",
-    key_columns=("response_id",),
-    columns=("response_id", "customer_id", "survey_type", "score", "submitted_at", "comment"),
-    required_columns=("response_id", "customer_id", "survey_type", "score", "submitted_at"),
-    references=(("customer_id", "customers"),),
-)
+@cache
+def dbt_vars() -> dict:
+    """The vars of dbt_project.yml (the contract and the project's defaults)."""
+    return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
 
-ENTITIES: dict[str, Entity] = {
-    e.name: e for e in (CUSTOMERS, INTERACTIONS, ORDERS, ORDER_ITEMS, SURVEY_RESPONSES)
-}
+
+def _column_type(name: str, spec: dict) -> ColumnType:
+    return ColumnType(name, spec["kind"], spec.get("precision"), spec.get("scale"), spec.get("min"), spec.get("max"))
+
+
+@cache
+def contract() -> dict[str, Entity]:
+    """Every entity of the source contract, by name, read from dbt_project.yml."""
+    project = dbt_vars()
+    types = {name: _column_type(name, spec) for name, spec in project["source_types"].items()}
+    entities = {}
+    for name, spec in project["source_contract"].items():
+        columns = tuple(
+            Column(column, types[props["type"]], bool(props.get("required")), bool(props.get("pii")),
+                   props.get("references"), bool(props.get("warn_only")))
+            for column, props in spec["columns"].items()
+        )
+        entities[name] = Entity(name, spec["source_system"], tuple(spec["key"]), columns, tuple(spec.get("version", ())))
+    return entities
+
+
+ENTITIES: dict[str, Entity] = contract()
+CUSTOMERS = ENTITIES["customers"]
+INTERACTIONS = ENTITIES["interactions"]
+ORDERS = ENTITIES["orders"]
+ORDER_ITEMS = ENTITIES["order_items"]
+SURVEY_RESPONSES = ENTITIES["survey_responses"]
 
 
 def entity_named(name: str) -> Entity:

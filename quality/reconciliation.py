@@ -27,12 +27,11 @@ import duckdb
 
 from ingestion.contract import Entity
 from quality.quarantine import quarantine_table
+from quality.rules.raw import typed_value
 from quality.rules.staging import staging_relation
 
 SCHEMA = "quality"
 TABLE = f"{SCHEMA}.reconciliation"
-# Keys as staging types them (a line number is an integer there).
-STAGING_KEY_TYPES: dict[tuple[str, str], str] = {("order_items", "line_number"): "INTEGER"}
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,9 @@ class Reconciliation:
 
 
 def _staging_key(entity: Entity, column: str) -> str:
-    typed = STAGING_KEY_TYPES.get((entity.name, column))
-    text = f"trim(accepted.{column})"
-    return f"try_cast({text} AS {typed})" if typed else text
+    """A key column as staging types it (a line number is an integer there), from the contract."""
+    kind = entity.spec(column).type
+    return f"trim(accepted.{column})" if kind.kind == "text" else typed_value(f"accepted.{column}", kind.sql)
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, entity: Entity) -> Reconciliation:

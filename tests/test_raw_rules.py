@@ -53,6 +53,16 @@ RULE_FINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     # A line with an empty order_id names no order either.
     "order_items.order_id_known": ("order_items", ("orphan_order", "missing_key")),
     **{f"{entity}.text_decodes": (entity, ()) for entity in ENTITIES},
+    # Type rules the generator's defects never break: excess decimals, values beyond their bounds, dates
+    # before 1900 (a customer's updated_at only warns, like created_at).
+    **{rule: (rule.split(".")[0], ()) for rule in (
+        "customers.updated_at_parses", "customers.updated_at_not_in_future", "customers.updated_at_not_too_old",
+        "customers.created_at_not_too_old", "interactions.occurred_at_not_too_old", "orders.ordered_at_not_too_old",
+        "survey_responses.submitted_at_not_too_old", "orders.order_discount_decimals",
+        "orders.order_discount_not_too_large", "orders.order_total_decimals", "orders.order_total_not_too_large",
+        "order_items.line_number_in_range", "order_items.quantity_decimals", "order_items.quantity_not_too_large",
+        "order_items.unit_price_decimals", "order_items.unit_price_not_too_large", "order_items.line_discount_decimals",
+        "order_items.line_discount_not_too_large", "survey_responses.score_in_range")},
 }
 # Rules that split one generator kind over two columns: their counts add up to the kind's.
 SPLIT_RULES: dict[tuple[str, ...], str] = {

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.serving.readers import open_published
 from orchestration.report import charts
 from orchestration.report.build import build_report
 from tests.browser import artifacts_dir, chart_sections, chromium_or_skip, rendered_dom, screenshot
@@ -42,7 +43,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def marts(published: Path):
     """A read-only connection to the published fixture, as the report opens it."""
-    con = duckdb.connect(str(published), read_only=True)
+    con = open_published(published)
     yield con
     con.close()
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from functools import cached_property
 from typing import Any
 
-import yaml
 from packaging import version
 
 from dagster_dbt import DbtCliResource, DbtProject
 
+from ingestion.contract import dbt_vars
 from orchestration.settings import DBT_PROJECT_DIR
 
 
@@ -74,8 +74,7 @@ def keep_parse_state(invocation_target: Path, shared_target: Path | None = None)
 
 def project_var(name: str) -> Any:
     """The default of a dbt var as dbt_project.yml sets it (e.g. reporting_currency)."""
-    config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return config["vars"][name]
+    return dbt_vars()[name]
 
 
 class InstalledDbtCliResource(DbtCliResource):

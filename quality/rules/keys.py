@@ -21,10 +21,6 @@ from __future__ import annotations
 from ingestion.contract import ENTITIES
 from quality.rules.row_rule import RowRule
 
-# Columns that tell two versions of a row apart, beyond the key, where the source has them.
-VERSION_COLUMNS: dict[str, tuple[str, ...]] = {"customers": ("updated_at",)}
-
-
 def key_text(column: str) -> str:
     """SQL: a key column as compared everywhere (trimmed, empty = NULL)."""
     return f"nullif(trim({column}), '')"
@@ -70,7 +66,7 @@ def conflicting_duplicate_rules(entity: str) -> list[RowRule]:
     """Rows sharing a key (and version) within one load while their content differs."""
     spec = ENTITIES[entity]
     keys = [key_text(c) for c in spec.key_columns]
-    versions = [f"coalesce(trim({c}), '')" for c in VERSION_COLUMNS.get(entity, ())]
+    versions = [f"coalesce(trim({c}), '')" for c in spec.version_columns]
     grouping = ", ".join(["_load_id", *keys, *versions])
     content = "row(" + ", ".join(spec.columns) + ")"
     present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
@@ -80,7 +76,7 @@ def conflicting_duplicate_rules(entity: str) -> list[RowRule]:
         f"SELECT {grouping} FROM {{batch}} WHERE ({grouping}) IN ({repeated}) "
         f"GROUP BY ALL HAVING count(DISTINCT {content}) > 1"
     )
-    named = " and ".join((*spec.key_columns, *VERSION_COLUMNS.get(entity, ())))
+    named = " and ".join((*spec.key_columns, *spec.version_columns))
     return [RowRule(
         f"{entity}.key_unique_in_file", entity, spec.key_columns[0],
         f"{named} repeat in the same file with different content, so which row is right is unknown",

@@ -1,10 +1,21 @@
 """The row rules of the raw layer, derived from the source contract.
 
 Raw tables hold every value as received text, so the rules say which text is
-unusable: a missing key, a timestamp that does not parse or lies in the
-future, an amount or quantity that is not a number or is negative, a survey
-score off its scale or a survey type nobody knows, text with bytes that did
-not decode. Duplicates and orphan keys need other rows: quality/rules/keys.py.
+unusable, from each column's contract type (ingestion/contract.py), by the
+very conversion staging applies (`try_cast(trim(value) AS <type>)`):
+
+- a decimal must convert, keep its value (no more decimal places than the
+  type has: 2.555 would silently become 2.56), and lie within the type's
+  bounds, which keep every sum the marts take from overflowing;
+- an integer must be a whole number (2.5 would silently become 3) within its
+  bounds;
+- a timestamp must parse, not lie in the future and not before 1900.
+
+So a row that passes converts exactly in staging, and a row that would not is
+quarantined with its file, row, column and value. Beyond types: a missing
+key, a survey score off its scale or a survey type nobody knows, text with
+bytes that did not decode. Duplicates and orphan keys need other rows:
+quality/rules/keys.py.
 """
 
 from __future__ import annotations
@@ -13,36 +24,30 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
-from ingestion.contract import ENTITIES
+from ingestion.contract import ENTITIES, Column
 from quality.rules.keys import key_rules
 from quality.rules.row_rule import WARNING, RowRule
 
 # Clock skew between source systems is normal; a timestamp later than this is not.
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"
-
-TIMESTAMP_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": ("created_at",),
-    "interactions": ("occurred_at",),
-    "orders": ("ordered_at",),
-    "order_items": (),
-    "survey_responses": ("submitted_at",),
-}
-# Money and counts that must be numbers and never negative.
-AMOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": (),
-    "interactions": (),
-    "orders": ("order_discount", "order_total"),
-    "order_items": ("quantity", "unit_price", "line_discount"),
-    "survey_responses": (),
-}
-WARN_ONLY_TIMESTAMPS = frozenset({"customers"})
 SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5)}
 # What the loader writes in place of bytes that are valid in no supported encoding.
 REPLACEMENT_CHARACTER = "\ufffd"
+# Wide enough to hold any value a contract decimal could be rounded from.
+EXACT_DECIMAL = "DECIMAL(38, 10)"
 
 
 def _text(column: str) -> str:
     return f"nullif(trim({column}), '')"
+
+
+def typed_value(column: str, sql_type: str) -> str:
+    """SQL: a raw text column converted as staging converts it (NULL when it does not convert)."""
+    return f"try_cast(trim({column}) AS {sql_type})"
+
+
+def _number(value: float | int) -> str:
+    return format(value, "f") if isinstance(value, float) else str(value)
 
 
 def missing_key_rules(entity: str) -> list[RowRule]:
@@ -53,51 +58,73 @@ def missing_key_rules(entity: str) -> list[RowRule]:
     ]
 
 
-def typed_text_rules(
-    entity: str, column: str, typed: str, unreadable: tuple[str, str], out_of_bounds: tuple[str, str, str],
-) -> list[RowRule]:
-    """Two rules on a text column read as a type: it must convert, and the value must be in bounds.
-
-    `typed` is the SQL conversion (NULL when the text does not convert);
-    `unreadable` is (rule suffix, reason); `out_of_bounds` is (rule suffix,
-    reason, predicate on the converted value).
-    """
-    unreadable_suffix, unreadable_reason = unreadable
-    bound_suffix, bound_reason, bound_predicate = out_of_bounds
-    return [
-        RowRule(f"{entity}.{column}_{unreadable_suffix}", entity, column, f"{column} {unreadable_reason}",
-                f"{_text(column)} IS NOT NULL AND {typed} IS NULL"),
-        RowRule(f"{entity}.{column}_{bound_suffix}", entity, column, f"{column} {bound_reason}", bound_predicate),
+def decimal_rules(entity: str, column: Column) -> list[RowRule]:
+    """A decimal that does not convert, would lose decimals, or lies outside its bounds."""
+    kind = column.type
+    name, typed = column.name, typed_value(column.name, kind.sql)
+    present = f"{_text(name)} IS NOT NULL"
+    rules = [
+        RowRule(f"{entity}.{name}_is_number", entity, name,
+                f"{name} is not a number (or has more than {kind.precision - kind.scale} digits before the point)",
+                f"{present} AND {typed} IS NULL"),
+        RowRule(f"{entity}.{name}_decimals", entity, name, f"{name} has more than {kind.scale} decimal places",
+                f"{typed} <> {typed_value(name, EXACT_DECIMAL)}"),
     ]
-
-
-def timestamp_rules(entity: str) -> list[RowRule]:
-    """A timestamp does not parse, or lies in the future.
-
-    A customer's created_at is an attribute, not what the customer is: the
-    rules warn and staging keeps the customer with created_at NULL, instead
-    of quarantining the customer and, with it, all their orders.
-    """
-    rules = []
-    for column in TIMESTAMP_COLUMNS[entity]:
-        parsed = f"try_cast(trim({column}) AS TIMESTAMPTZ)"
-        rules += typed_text_rules(
-            entity, column, parsed, ("parses", "is not a timestamp"),
-            ("not_in_future", "is in the future", f"{parsed} > current_timestamp + {FUTURE_TOLERANCE}"),
-        )
-    if entity in WARN_ONLY_TIMESTAMPS:
-        rules = [replace(rule, severity=WARNING) for rule in rules]
+    if kind.minimum is not None:
+        below = ("is negative", "not_negative") if kind.minimum == 0 else (f"is below {kind.minimum}", "at_least_min")
+        rules.append(RowRule(f"{entity}.{name}_{below[1]}", entity, name, f"{name} {below[0]}",
+                             f"{typed} < {_number(kind.minimum)}"))
+    if kind.maximum is not None:
+        rules.append(RowRule(f"{entity}.{name}_not_too_large", entity, name,
+                             f"{name} is larger than {kind.maximum:,} (a data error: sums of such values overflow)",
+                             f"{typed} > {_number(kind.maximum)}"))
     return rules
 
 
-def amount_rules(entity: str) -> list[RowRule]:
-    """An amount or quantity is not a number, or is negative."""
+def integer_rules(entity: str, column: Column) -> list[RowRule]:
+    """An integer that is not a whole number, or lies outside its bounds."""
+    kind = column.type
+    name, typed = column.name, typed_value(column.name, kind.sql)
+    exact = typed_value(name, EXACT_DECIMAL)
+    return [
+        RowRule(f"{entity}.{name}_is_integer", entity, name, f"{name} is not a whole number",
+                f"{_text(name)} IS NOT NULL AND ({typed} IS NULL OR {exact} IS NULL OR {typed} <> {exact})"),
+        RowRule(f"{entity}.{name}_in_range", entity, name,
+                f"{name} is outside {_number(kind.minimum)}..{_number(kind.maximum)}",
+                f"{typed} NOT BETWEEN {_number(kind.minimum)} AND {_number(kind.maximum)}"),
+    ]
+
+
+def timestamp_rules(entity: str, column: Column) -> list[RowRule]:
+    """A timestamp that does not parse, lies in the future, or lies before the type's minimum."""
+    name, parsed = column.name, typed_value(column.name, "TIMESTAMPTZ")
+    return [
+        RowRule(f"{entity}.{name}_parses", entity, name, f"{name} is not a timestamp",
+                f"{_text(name)} IS NOT NULL AND {parsed} IS NULL"),
+        RowRule(f"{entity}.{name}_not_in_future", entity, name, f"{name} is in the future",
+                f"{parsed} > current_timestamp + {FUTURE_TOLERANCE}"),
+        RowRule(f"{entity}.{name}_not_too_old", entity, name, f"{name} is before {column.type.minimum}",
+                f"{parsed} < TIMESTAMPTZ '{column.type.minimum}'"),
+    ]
+
+
+TYPE_RULES = {"decimal": decimal_rules, "integer": integer_rules, "timestamp": timestamp_rules}
+
+
+def type_rules(entity: str) -> list[RowRule]:
+    """Every contract column's type rules; a `warn_only` column's rules warn instead of quarantining.
+
+    A customer's created_at is an attribute, not what the customer is: its
+    rules warn and staging keeps the customer with created_at NULL, instead of
+    quarantining the customer and, with it, all their orders.
+    """
     rules = []
-    for column in AMOUNT_COLUMNS[entity]:
-        number = f"try_cast(trim({column}) AS DECIMAL(18, 2))"
-        rules += typed_text_rules(
-            entity, column, number, ("is_number", "is not a number"), ("not_negative", "is negative", f"{number} < 0"),
-        )
+    for column in ENTITIES[entity].specs:
+        make = TYPE_RULES.get(column.type.kind)
+        if make is None:
+            continue
+        column_rules = make(entity, column)
+        rules += [replace(rule, severity=WARNING) for rule in column_rules] if column.warn_only else column_rules
     return rules
 
 
@@ -121,19 +148,11 @@ def status_rules(entity: str) -> list[RowRule]:
                     f"{_text('status')} IS NOT NULL AND lower(trim(status)) NOT IN ({known})", severity=WARNING)]
 
 
-def line_number_rules(entity: str) -> list[RowRule]:
-    """A line number (part of the line's key) that is not a whole number."""
-    if entity != "order_items":
-        return []
-    return [RowRule(f"{entity}.line_number_is_integer", entity, "line_number", "line_number is not a whole number",
-                    f"{_text('line_number')} IS NOT NULL AND try_cast(trim(line_number) AS INTEGER) IS NULL")]
-
-
 def survey_rules(entity: str) -> list[RowRule]:
-    """Survey type unknown, score not an integer, or off its type's scale."""
+    """Survey type unknown, or score off its type's scale."""
     if entity != "survey_responses":
         return []
-    score = "try_cast(trim(score) AS INTEGER)"
+    score = typed_value("score", ENTITIES[entity].spec("score").type.sql)
     survey_type = "lower(trim(survey_type))"
     off_scale = " OR ".join(
         f"({survey_type} = '{kind}' AND {score} NOT BETWEEN {low} AND {high})"
@@ -143,8 +162,6 @@ def survey_rules(entity: str) -> list[RowRule]:
     return [
         RowRule(f"{entity}.survey_type_known", entity, "survey_type", "survey_type is not nps or csat",
                 f"{survey_type} NOT IN ({known}) OR survey_type IS NULL"),
-        RowRule(f"{entity}.score_is_integer", entity, "score", "score is not a whole number",
-                f"{_text('score')} IS NOT NULL AND {score} IS NULL"),
         RowRule(f"{entity}.score_on_scale", entity, "score", "score is outside its survey's scale", off_scale),
     ]
 
@@ -161,5 +178,5 @@ def decoding_rules(entity: str) -> list[RowRule]:
 
 def raw_row_rules(entity: str) -> list[RowRule]:
     """Every rule on the rows of an entity's raw table: on each row's values, then across rows."""
-    return (missing_key_rules(entity) + line_number_rules(entity) + timestamp_rules(entity) + amount_rules(entity)
-            + status_rules(entity) + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))
+    return (missing_key_rules(entity) + type_rules(entity) + status_rules(entity) + survey_rules(entity)
+            + decoding_rules(entity) + key_rules(entity))

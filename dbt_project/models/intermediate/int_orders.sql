@@ -16,7 +16,7 @@ lines as (
     select
         order_id,
         cast(count(*) as integer) as line_count,
-        cast(sum(quantity) as bigint) as items_quantity,
+        cast(sum(quantity) as decimal(18, 3)) as items_quantity,
         cast(sum(cast(quantity * unit_price as decimal(18, 2))) as decimal(18, 2)) as gross_amount,
         cast(sum(line_discount) as decimal(18, 2)) as line_discount
     from {{ ref('stg_orders__order_items') }}

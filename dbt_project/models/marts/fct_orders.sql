@@ -18,7 +18,7 @@ select
     cast('{{ var("reporting_currency") }}' as varchar) as currency,
     cast(source_currency as varchar) as source_currency,
     cast(line_count as integer) as line_count,
-    cast(items_quantity as bigint) as items_quantity,
+    cast(items_quantity as decimal(18, 3)) as items_quantity,
     gross_amount,
     line_discount,
     order_discount,

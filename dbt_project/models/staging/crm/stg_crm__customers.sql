@@ -10,18 +10,18 @@ with source as (
 typed as (
 
     select
-        trim(customer_id) as customer_id,
-        nullif(trim(name), '') as customer_name,
+        {{ contract_value('customers', 'customer_id') }} as customer_id,
+        {{ contract_value('customers', 'name') }} as customer_name,
         {{ pii_hash('email') }} as email_hash,
         {{ pii_hash('phone') }} as phone_hash,
-        nullif(trim(company), '') as company,
-        nullif(trim(industry), '') as industry,
-        nullif(trim(country), '') as country,
-        nullif(trim(city), '') as city,
-        nullif(lower(trim(acquisition_channel)), '') as acquisition_channel,
-        nullif(trim(account_owner), '') as account_owner,
-        {{ to_reporting_time('created_at') }} as created_at,
-        {{ to_reporting_time('updated_at') }} as updated_at,
+        {{ contract_value('customers', 'company') }} as company,
+        {{ contract_value('customers', 'industry') }} as industry,
+        {{ contract_value('customers', 'country') }} as country,
+        {{ contract_value('customers', 'city') }} as city,
+        lower({{ contract_value('customers', 'acquisition_channel') }}) as acquisition_channel,
+        {{ contract_value('customers', 'account_owner') }} as account_owner,
+        {{ contract_value('customers', 'created_at') }} as created_at,
+        {{ contract_value('customers', 'updated_at') }} as updated_at,
         {{ lineage_columns() }}
     from source
 

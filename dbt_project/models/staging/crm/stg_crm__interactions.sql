@@ -8,12 +8,12 @@ with source as (
 typed as (
 
     select
-        trim(interaction_id) as interaction_id,
-        trim(customer_id) as customer_id,
-        {{ to_reporting_time('occurred_at') }} as occurred_at,
-        nullif(lower(trim(interaction_type)), '') as interaction_type,
-        nullif(lower(trim(status)), '') as interaction_status,
-        nullif(trim(subject), '') as subject,
+        {{ contract_value('interactions', 'interaction_id') }} as interaction_id,
+        {{ contract_value('interactions', 'customer_id') }} as customer_id,
+        {{ contract_value('interactions', 'occurred_at') }} as occurred_at,
+        lower({{ contract_value('interactions', 'interaction_type') }}) as interaction_type,
+        lower({{ contract_value('interactions', 'status') }}) as interaction_status,
+        {{ contract_value('interactions', 'subject') }} as subject,
         {{ lineage_columns() }}
     from source
 

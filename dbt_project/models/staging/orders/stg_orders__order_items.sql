@@ -9,13 +9,13 @@ with source as (
 typed as (
 
     select
-        trim(order_id) as order_id,
-        {{ dbt.safe_cast('line_number', 'integer') }} as line_number,
-        nullif(trim(product_id), '') as product_id,
-        nullif(trim(product_category), '') as product_category,
-        {{ dbt.safe_cast('quantity', 'integer') }} as quantity,
-        {{ dbt.safe_cast('unit_price', 'decimal(18, 2)') }} as unit_price,
-        coalesce({{ dbt.safe_cast('line_discount', 'decimal(18, 2)') }}, 0) as line_discount,
+        {{ contract_value('order_items', 'order_id') }} as order_id,
+        {{ contract_value('order_items', 'line_number') }} as line_number,
+        {{ contract_value('order_items', 'product_id') }} as product_id,
+        {{ contract_value('order_items', 'product_category') }} as product_category,
+        {{ contract_value('order_items', 'quantity') }} as quantity,
+        {{ contract_value('order_items', 'unit_price') }} as unit_price,
+        coalesce({{ contract_value('order_items', 'line_discount') }}, 0) as line_discount,
         {{ lineage_columns() }}
     from source
 
@@ -35,6 +35,7 @@ select
     quantity,
     unit_price,
     line_discount,
-    quantity * unit_price - line_discount as line_net_amount,
+    -- Cents: a quantity of 2.5 at 3.99 is 9.975, billed as 9.98.
+    cast(quantity * unit_price as decimal(18, 2)) - line_discount as line_net_amount,
     {{ lineage_columns(with_loaded_at=false) }}
 from latest

@@ -15,15 +15,15 @@ status_map as (
 typed as (
 
     select
-        trim(source.order_id) as order_id,
-        trim(source.customer_id) as customer_id,
-        {{ to_reporting_time('source.ordered_at') }} as ordered_at,
-        nullif(trim(source.status), '') as source_status,
+        {{ contract_value('orders', 'order_id', 'source') }} as order_id,
+        {{ contract_value('orders', 'customer_id', 'source') }} as customer_id,
+        {{ contract_value('orders', 'ordered_at', 'source') }} as ordered_at,
+        {{ contract_value('orders', 'status', 'source') }} as source_status,
         coalesce(status_map.status, 'pending') as order_status,
-        upper(trim(source.currency)) as currency,
-        coalesce({{ dbt.safe_cast('source.order_discount', 'decimal(18, 2)') }}, 0) as order_discount,
-        {{ dbt.safe_cast('source.order_total', 'decimal(18, 2)') }} as order_total,
-        nullif(lower(trim(source.sales_channel)), '') as sales_channel,
+        upper({{ contract_value('orders', 'currency', 'source') }}) as currency,
+        coalesce({{ contract_value('orders', 'order_discount', 'source') }}, 0) as order_discount,
+        {{ contract_value('orders', 'order_total', 'source') }} as order_total,
+        lower({{ contract_value('orders', 'sales_channel', 'source') }}) as sales_channel,
         {{ lineage_columns('source') }}
     from source
     left join status_map

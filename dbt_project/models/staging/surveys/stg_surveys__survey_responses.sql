@@ -8,12 +8,12 @@ with source as (
 typed as (
 
     select
-        trim(response_id) as response_id,
-        trim(customer_id) as customer_id,
-        lower(trim(survey_type)) as survey_type,
-        {{ dbt.safe_cast('score', 'integer') }} as score,
-        {{ to_reporting_time('submitted_at') }} as submitted_at,
-        nullif(trim(comment), '') as comment,
+        {{ contract_value('survey_responses', 'response_id') }} as response_id,
+        {{ contract_value('survey_responses', 'customer_id') }} as customer_id,
+        lower({{ contract_value('survey_responses', 'survey_type') }}) as survey_type,
+        {{ contract_value('survey_responses', 'score') }} as score,
+        {{ contract_value('survey_responses', 'submitted_at') }} as submitted_at,
+        {{ contract_value('survey_responses', 'comment') }} as comment,
         {{ lineage_columns() }}
     from source
 
