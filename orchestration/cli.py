@@ -155,8 +155,12 @@ def demo(customers: int, seed: int, fresh: bool, quiet: bool, wait: float | None
 
 def run_and_summarise(settings: Settings, quiet: bool) -> bool:
     """Run the refresh job, print failures in words and the summary the run left; return success."""
+    from orchestration.resources.dbt import resolve_pii_key
     from orchestration.runs.refresh import run_refresh
 
+    # Said at once, in one line, rather than as a failed Dagster run.
+    resolve_pii_key(settings.pii_key, settings.landing_dir, settings.sources_file,
+                    warn=lambda message: click.secho(f"warning: {message}", fg="yellow", err=True))
     stop_on_sigterm()
     click.echo(f"Running the pipeline through Dagster on {settings.warehouse_path}")
     # dagster-dbt echoes every dbt log line to stdout; Dagster's own log goes to stderr.

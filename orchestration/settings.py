@@ -11,12 +11,14 @@
 | RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
 | RETENTION_CLV_HORIZON_MONTHS, RETENTION_CLV_MARGIN, RETENTION_CLV_DISCOUNT_RATE, RETENTION_HOLDOUT_WEEKS | 12, 1.0, 0.10, 26 |
 | RETENTION_LOCK_WAIT_SECONDS | 900: how long a run waits for another run of the same warehouse |
+| RETENTION_PII_KEY         | unset: only the generated demo data runs (with the published demo key) |
+| RETENTION_PUBLISH_CONTACTS | false: customers' names stay in the warehouse (true: a restricted serving file) |
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -42,12 +44,21 @@ class Settings:
     clv_annual_discount_rate: float = 0.10
     holdout_weeks: int = 26
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    # RETENTION_PII_KEY: the secret of the keyed pseudonyms (ingestion/pii.py); never printed.
+    pii_key: str | None = field(default=None, repr=False)
+    # RETENTION_PUBLISH_CONTACTS: also publish the customers' names (restricted.customer_contacts).
+    publish_contacts: bool = False
 
     @property
     def serving_path(self) -> Path:
         """The published marts (serving DuckDB file); Parquet copies in parquet/current beside it."""
         # Named so that its catalog ("serving") never shadows the schema "marts" inside it.
         return self.data_dir / "serving" / "serving.duckdb"
+
+    @property
+    def contacts_path(self) -> Path:
+        """The restricted serving file with the customers' names, in a folder only its owner can open."""
+        return self.data_dir / "serving" / "restricted" / "contacts.duckdb"
 
     @property
     def report_path(self) -> Path:
@@ -86,6 +97,8 @@ class Settings:
             clv_annual_discount_rate=float(os.environ.get("RETENTION_CLV_DISCOUNT_RATE") or 0.10),
             holdout_weeks=int(os.environ.get("RETENTION_HOLDOUT_WEEKS") or 26),
             lock_wait_seconds=validated_seconds(os.environ.get("RETENTION_LOCK_WAIT_SECONDS"), DEFAULT_WAIT_SECONDS),
+            pii_key=os.environ.get("RETENTION_PII_KEY") or None,
+            publish_contacts=validated_flag("RETENTION_PUBLISH_CONTACTS", os.environ.get("RETENTION_PUBLISH_CONTACTS")),
         )
 
 
@@ -120,3 +133,13 @@ def validated_seconds(text: str | None, default: float) -> float:
     if seconds < 0:
         raise ValueError(f"RETENTION_LOCK_WAIT_SECONDS={text!r} is not a number of seconds (e.g. 900; 0 = do not wait)")
     return seconds
+
+
+def validated_flag(name: str, text: str | None) -> bool:
+    """Return a yes/no environment variable as a bool (unset: no), else raise a ValueError that says so."""
+    value = (text or "false").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{name}={text!r} is neither true nor false")

@@ -139,6 +139,8 @@ def measure(implementation: str, command: list[str], cwd: Path, env: dict[str, s
 
 def pipeline_env(data_dir: Path) -> dict[str, str]:
     """Environment for `retention` and dbt pointing every path into `data_dir`."""
+    from ingestion.pii import DBT_SECRET_VARIABLE, DEMO_KEY
+
     env = dict(os.environ)
     env.update(
         RETENTION_DATA_DIR=str(data_dir),
@@ -147,6 +149,8 @@ def pipeline_env(data_dir: Path) -> dict[str, str]:
         # A Dagster instance of its own: benchmark runs stay out of the project's run history.
         DAGSTER_HOME=str(data_dir / ".dagster"),
     )
+    # The generated data runs with the published demo key; dbt run directly needs it spelled out.
+    env[DBT_SECRET_VARIABLE] = os.environ.get("RETENTION_PII_KEY") or DEMO_KEY
     # The default as-of date (latest completed order) is what the pandas reference uses too.
     env.pop("RETENTION_AS_OF_DATE", None)
     return env

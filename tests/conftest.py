@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.runs.refresh import RunOutcome, run_refresh
 from orchestration.settings import Settings
-from tests.fixtures import write_tiny_landing
+from tests.fixtures import TEST_PII_KEY, write_tiny_landing
 
 
 def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -20,6 +20,7 @@ def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RETENTION_LANDING_DIR", str(root / "data" / "landing"))
     monkeypatch.setenv("RETENTION_SOURCES_FILE", str(root / "sources.yml"))
     monkeypatch.delenv("RETENTION_AS_OF_DATE", raising=False)
+    monkeypatch.setenv("RETENTION_PII_KEY", TEST_PII_KEY)
     return Settings.from_env()
 
 

@@ -29,6 +29,8 @@ STAGING_ROWS = {
     "stg_orders__order_items": 8,
     "stg_surveys__survey_responses": 3,
 }
+# The PII key of every test run: the tiny landing set is not the generated demo data, so it needs one.
+TEST_PII_KEY = "test-key-0123456789abcdef"
 COMPLETED_ORDERS = 3
 COMPLETED_REVENUE = 136.00
 

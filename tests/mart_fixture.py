@@ -29,10 +29,12 @@ import duckdb
 
 from ingestion.contract import ENTITIES
 from ingestion.landing.loader import load_landing_entity
-from orchestration.assets.predictive import write_empty_tables
-from quality.quarantine import rebuild_quarantine
+from ingestion.pii import DBT_SECRET_VARIABLE
 from orchestration.assets.dbt import dbt_build_args
+from orchestration.assets.predictive import write_empty_tables
 from orchestration.settings import DBT_PROJECT_DIR
+from quality.quarantine import rebuild_quarantine
+from tests.fixtures import TEST_PII_KEY
 
 REPORTING_TIME_ZONE = "Asia/Shanghai"
 
@@ -146,7 +148,7 @@ def dbt(command: list[str], warehouse: Path, target: Path) -> subprocess.Complet
     return subprocess.run(
         [str(executable), *command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target), "--log-path", str(target / "logs")],
-        env={**os.environ, "RETENTION_WAREHOUSE": str(warehouse)},
+        env={**os.environ, "RETENTION_WAREHOUSE": str(warehouse), DBT_SECRET_VARIABLE: TEST_PII_KEY},
         capture_output=True, text=True, check=False,
     )
 

@@ -42,7 +42,8 @@ def test_the_shared_state_is_where_dagster_dbt_seeds_invocations_from():
     # dagster-dbt copies <project>/<its target path>/partial_parse.msgpack into each new invocation folder.
     from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME, _get_dbt_target_path
 
-    from orchestration.resources.dbt import dbt_project
+    from orchestration.resources.dbt import retention_dbt_project
 
+    dbt_project = retention_dbt_project()
     assert PARTIAL_PARSE_FILE_NAME == "partial_parse.msgpack"
     assert dbt_project.project_dir / _get_dbt_target_path() == dbt_project.project_dir / dbt_project.target_path

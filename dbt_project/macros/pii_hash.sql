@@ -1,17 +1,27 @@
-{#- Salted hash of a contact detail (email, phone), normalised first so the
-    same address always gets the same hash. The salt comes from the
-    environment (RETENTION_PII_SALT); set your own in production. -#}
-{% macro pii_hash(column) -%}
-    {%- set salt = env_var('RETENTION_PII_SALT', 'retention-default-salt') -%}
-    case when nullif(trim({{ column }}), '') is null then null
-         else {{ adapter.dispatch('salted_sha256', 'retention')("'" ~ salt ~ "' || lower(trim(" ~ column ~ "))") }}
+{#- The pseudonym of a contact detail: HMAC-SHA256, keyed with
+    RETENTION_PII_KEY, of the value normalised so that one address always
+    gets one pseudonym (`email`: trimmed, lower case; `phone`: digits only).
+    The key never appears in SQL: the dbt-duckdb plugin ingestion.pii_dbt_plugin
+    puts its HMAC pads into session variables; without them the model stops
+    and says why. See ingestion/pii.py. -#}
+{% macro pii_hash(column, normalise) -%}
+    {%- set normalised = {
+        'email': "lower(trim(" ~ column ~ "))",
+        'phone': "regexp_replace(" ~ column ~ ", '[^0-9]', '', 'g')",
+    }[normalise] -%}
+    case when nullif({{ normalised }}, '') is null then null
+         else {{ adapter.dispatch('hmac_sha256', 'retention')(normalised) }}
     end
 {%- endmacro %}
 
-{% macro duckdb__salted_sha256(expression) -%}
-    sha256({{ expression }})
+{% macro duckdb__hmac_sha256(expression) -%}
+    {%- set missing = "error('no PII key: set RETENTION_PII_KEY (it reaches dbt as DBT_ENV_SECRET_RETENTION_PII_KEY)')" -%}
+    sha256(
+        coalesce(getvariable('retention_pii_opad'), {{ missing }})
+        || unhex(sha256(coalesce(getvariable('retention_pii_ipad'), {{ missing }}) || encode({{ expression }})))
+    )
 {%- endmacro %}
 
-{% macro default__salted_sha256(expression) -%}
-    {{ dbt.hash(expression) }}
+{% macro default__hmac_sha256(expression) -%}
+    {{ exceptions.raise_compiler_error("pii_hash: no keyed hash for adapter " ~ adapter.type() ~ " yet") }}
 {%- endmacro %}

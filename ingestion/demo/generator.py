@@ -67,6 +67,8 @@ class DemoReport:
     seconds: float
     defects: dict[str, dict[str, int]]
     parameters: dict[str, object] = field(default_factory=dict)
+    # {path relative to the landing dir: bytes}: what tells the demo's own files from anything added later.
+    file_sizes: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The report as JSON (paths as strings), as written to `_demo_report.json`."""
@@ -74,6 +76,20 @@ class DemoReport:
         content["landing_dir"] = str(self.landing_dir)
         content["files"] = [str(p) for p in self.files]
         return json.dumps(content, indent=2, ensure_ascii=False, default=str)
+
+
+def is_demo_landing(landing_dir: Path, data_files: list[Path]) -> bool:
+    """Whether every one of `data_files` is a file the demo generator wrote there, unchanged (same size).
+
+    Only generated data may run with the published demo PII key: one file of
+    any other origin, or a demo file edited since, makes the landing real data.
+    """
+    try:
+        written = json.loads((landing_dir / REPORT_FILE).read_text(encoding="utf-8")).get("file_sizes") or {}
+    except (OSError, ValueError):
+        return False
+    return bool(data_files) and all(
+        written.get(path.relative_to(landing_dir).as_posix()) == path.stat().st_size for path in data_files)
 
 
 def entity_formats(file_format: str, defect_rate: float) -> dict[str, str]:
@@ -185,6 +201,7 @@ def generate_demo_data(
             "file_format": file_format, "formats": formats, "csv_encoding": csv_encoding,
             "files_per_entity": files_per_entity,
         },
+        file_sizes={path.relative_to(landing_dir).as_posix(): path.stat().st_size for path in files},
     )
     (landing_dir / REPORT_FILE).write_text(report.to_json() + "\n", encoding="utf-8")
     say(f"done in {report.seconds:.1f} s: " + ", ".join(f"{e} {n:,}" for e, n in rows.items()))

@@ -1,14 +1,13 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and mart models, tests as checks."""
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.resources.dbt import dbt_project, keep_parse_state
+from orchestration.resources.dbt import keep_parse_state, retention_dbt_project
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.warehouse import DuckDBWarehouse
 
@@ -50,15 +49,17 @@ def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None) -> li
 # on the order fact the second step builds) come in a third step after them.
 STAGING_SELECTION = "path:models/staging path:seeds"
 CUSTOMER_360_SELECTION = "churn_risk dim_customers"
-MARTS_SELECTION = "path:models/intermediate path:models/marts"
+MARTS_SELECTION = "path:models/intermediate path:models/marts path:models/restricted"
 
 
 def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
     """The dbt nodes selected by `select` (minus `exclude`), built (run and tested) in one step named `name`."""
 
+    project = retention_dbt_project()
+
     @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
+        manifest=project.manifest_path,
+        project=project,
         dagster_dbt_translator=RetentionDbtTranslator(),
         select=select,
         exclude=exclude,
@@ -70,9 +71,8 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
         warehouse: DuckDBWarehouse,
         mart_settings: MartSettings,
     ) -> Iterator[Any]:
-        # The dbt profile reads the warehouse path from the environment, and the
-        # dbt process inherits this one's: point it at the resource's file.
-        os.environ["RETENTION_WAREHOUSE"] = warehouse.path
+        # `warehouse` is required so that this step runs in the run that holds the warehouse; the dbt
+        # resource points dbt's profile at the same file.
         invocation = dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context)
         yield from invocation.stream()
         keep_parse_state(invocation.target_path)

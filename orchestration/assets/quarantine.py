@@ -43,7 +43,7 @@ def build_quarantine_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows quarantined": dg.MetadataValue.int(counts.quarantined),
                 "quarantined share": dg.MetadataValue.float(round(counts.share, 6)),
                 "rows per rule": dg.MetadataValue.json(by_rule),
-                **table_metadata(con, SCHEMA, entity.name),
+                **table_metadata(con, SCHEMA, entity.name, hidden=entity.pii_columns),
             }
         return dg.MaterializeResult(metadata=metadata)
 

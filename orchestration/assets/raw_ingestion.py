@@ -64,7 +64,8 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             for outcome in files.files:
                 if outcome.status == "new_version":
                     context.log.warning(f"{outcome.relative_path}: {outcome.note}")
-            metadata = {**load_summary(files, extractions), **table_metadata(con, "raw", entity.name)}
+            metadata = {**load_summary(files, extractions),
+                        **table_metadata(con, "raw", entity.name, hidden=entity.pii_columns)}
         return dg.MaterializeResult(metadata=metadata)
 
     return raw_entity

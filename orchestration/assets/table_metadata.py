@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 
 PREVIEW_ROWS = 5
+HIDDEN_VALUE = "(personal data)"
 
 
 def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.TableSchema:
@@ -18,9 +19,12 @@ def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.
     return dg.TableSchema(columns=[dg.TableColumn(name, str(data_type)) for name, data_type in rows])
 
 
-def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit: int = PREVIEW_ROWS) -> str:
-    """Return the first rows of a table as a Markdown table."""
-    relation = con.sql(f"SELECT * FROM {qualified_table} LIMIT {int(limit)}")
+def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit: int = PREVIEW_ROWS,
+                     hidden: frozenset[str] = frozenset()) -> str:
+    """Return the first rows of a table as a Markdown table, the `hidden` columns' values masked."""
+    masked = [f"CASE WHEN {column} IS NOT NULL THEN '{HIDDEN_VALUE}' END AS {column}" for column in sorted(hidden)]
+    columns = f"* REPLACE ({', '.join(masked)})" if masked else "*"
+    relation = con.sql(f"SELECT {columns} FROM {qualified_table} LIMIT {int(limit)}")
     header = "| " + " | ".join(relation.columns) + " |"
     rule = "|" + "---|" * len(relation.columns)
 
@@ -32,13 +36,18 @@ def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit
     return "\n".join([header, rule, *body])
 
 
-def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, object]:
-    """Return row count, column schema and preview of a table, as Dagster metadata."""
+def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                   hidden: frozenset[str] = frozenset()) -> dict[str, object]:
+    """Return row count, column schema and preview of a table, as Dagster metadata.
+
+    The preview masks the `hidden` columns (personal data): the run history in
+    the UI must never show a contact value.
+    """
     qualified = f'"{schema}"."{table}"'
     (row_count,) = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()
     return {
         "dagster/row_count": dg.MetadataValue.int(int(row_count)),
         "dagster/column_schema": table_schema(con, schema, table),
         "dagster/table_name": f"{schema}.{table}",
-        "preview": dg.MetadataValue.md(preview_markdown(con, qualified)),
+        "preview": dg.MetadataValue.md(preview_markdown(con, qualified, hidden=hidden)),
     }

@@ -27,11 +27,12 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "mart_settings": MartSettings(as_of_date=settings.as_of_date),
         "quality_reports": QualityReports(data_docs_dir=str(settings.data_docs_dir)),
-        "serving": ServingStore(serving_path=str(settings.serving_path)),
+        "serving": ServingStore(serving_path=str(settings.serving_path), contacts_path=str(settings.contacts_path),
+                                publish_contacts=settings.publish_contacts),
         "report": RetentionReport(report_path=str(settings.report_path)),
         "prediction_settings": PredictionSettings(
             horizon_months=settings.clv_horizon_months, margin=settings.clv_margin,
             annual_discount_rate=settings.clv_annual_discount_rate, holdout_weeks=settings.holdout_weeks,
         ),
-        "dbt": dbt_cli_resource(),
+        "dbt": dbt_cli_resource(settings),
     }

@@ -6,16 +6,22 @@ import importlib.metadata
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache, cached_property
 from pathlib import Path
-from functools import cached_property
 from typing import Any
 
-from packaging import version
-
+import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
+from pydantic import PrivateAttr
 
-from ingestion.contract import dbt_vars
-from orchestration.settings import DBT_PROJECT_DIR
+from ingestion.contract import ENTITIES, dbt_vars
+from ingestion.database.config import database_sources
+from ingestion.landing.discovery import landing_files
+from ingestion.pii import DBT_SECRET_VARIABLE, DEMO_KEY, KEY_ENVIRONMENT_VARIABLE, KEY_HINT, key_problem
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 
 def ensure_dbt_on_path() -> None:
@@ -42,13 +48,20 @@ def manifest_is_stale(project: DbtProject) -> bool:
     return any(path.is_file() and path.stat().st_mtime > built for path in sources)
 
 
-ensure_dbt_on_path()
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
-if manifest_is_stale(dbt_project):
-    # Outside `dagster dev` (a fresh clone, the CLI, the tests) nobody parses the
-    # project: parse it when it changed, so the assets never load an old graph.
-    dbt_project.preparer.prepare(dbt_project)
+@cache
+def retention_dbt_project() -> DbtProject:
+    """The dbt project, its manifest parsed when it is missing or older than the project's files.
+
+    Built on first use, not on import. Outside `dagster dev` (a fresh clone, the
+    CLI, the tests) nobody else parses the project, so a changed project is
+    parsed here, and the assets never load an old graph.
+    """
+    ensure_dbt_on_path()
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    if manifest_is_stale(project):
+        project.preparer.prepare(project)
+    return project
 
 
 def keep_parse_state(invocation_target: Path, shared_target: Path | None = None) -> None:
@@ -65,7 +78,8 @@ def keep_parse_state(invocation_target: Path, shared_target: Path | None = None)
     state = invocation_target / "partial_parse.msgpack"
     if not state.exists():
         return
-    shared_target = shared_target or Path(dbt_project.project_dir) / dbt_project.target_path
+    project = retention_dbt_project()
+    shared_target = shared_target or Path(project.project_dir) / project.target_path
     shared = shared_target / "partial_parse.msgpack"
     staged = shared.with_name(f".{shared.name}.{os.getpid()}")
     shutil.copyfile(state, staged)
@@ -77,20 +91,104 @@ def project_var(name: str) -> Any:
     return dbt_vars()[name]
 
 
-class InstalledDbtCliResource(DbtCliResource):
-    """The dbt CLI resource, told the dbt version instead of asking `dbt --version` before every command.
+class PiiKeyMissing(ValueError):
+    """Real data without a PII key of its own: the message says how to set one."""
 
-    dagster-dbt runs `dbt --version` before each invocation to tell dbt Core
-    from the Fusion engine; that starts dbt and asks PyPI for the latest release,
-    3.5 s each time, three times a run. Here dbt Core is a pinned dependency in
-    this environment, so its package metadata answers the same question.
+
+def resolve_pii_key(key: str | None, landing_dir: Path, sources_file: Path | None,
+                    warn: Callable[[str], None] = lambda _: None) -> str:
+    """The key that pseudonymises this run's contact data.
+
+    `key` (RETENTION_PII_KEY) when it is fit for real data. Without one, only
+    the generated demo data may run, with the published demo key (a warning
+    says so); anything else raises PiiKeyMissing.
     """
+    problem = key_problem(key)
+    if problem is None:
+        return key
+    from ingestion.demo import is_demo_landing
+
+    files = [f.path for entity in ENTITIES for f in landing_files(landing_dir, entity)[0]]
+    if not database_sources(sources_file) and is_demo_landing(landing_dir, files):
+        warn(f"{problem}: the demo data is pseudonymised with the published demo key; "
+             "real data needs a key of its own")
+        return DEMO_KEY
+    raise PiiKeyMissing(
+        f"{problem}, and {landing_dir} holds data other than the generated demo files: contact details "
+        f"(e-mail, phone) cannot be pseudonymised safely without a secret key. To run, {KEY_HINT}")
+
+
+@contextmanager
+def environment_for_child(values: Mapping[str, str]) -> Iterator[None]:
+    """Add `values` to the environment while a child process is started, then restore it.
+
+    dagster-dbt builds the dbt process's environment from os.environ and has
+    no parameter for it: this is how a resource hands dbt its settings (the
+    warehouse path, the secret key) without leaving them in the process's
+    environment for everything else to read.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class RetentionDbtCliResource(DbtCliResource):
+    """The dbt CLI resource: the project's profile pointed at this deployment's warehouse, with its PII key.
+
+    It also knows the dbt version from package metadata instead of asking
+    `dbt --version` before every command: dagster-dbt does that to tell dbt
+    Core from the Fusion engine, which starts dbt and asks PyPI for the latest
+    release, 3.5 s each time, three times a run; here dbt Core is a pinned
+    dependency of this environment.
+    """
+
+    warehouse_path: str
+    memory_limit: str | None = None
+    # An EnvVar (RETENTION_PII_KEY) when set: Dagster then shows its name, never its value.
+    pii_key: str | None = None
+    landing_dir: str = ""
+    sources_file: str | None = None
+    _resolved_key: str | None = PrivateAttr(default=None)
 
     @cached_property
     def _cli_version(self) -> version.Version:
         return version.parse(importlib.metadata.version("dbt-core"))
 
+    def setup_for_execution(self, context) -> None:
+        """Refuse real data without a PII key before any step runs (see resolve_pii_key)."""
+        super().setup_for_execution(context)
+        sources = Path(self.sources_file) if self.sources_file else None
+        self._resolved_key = resolve_pii_key(self.pii_key, Path(self.landing_dir), sources, warn=context.log.warning)
 
-def dbt_cli_resource() -> DbtCliResource:
-    """Return the dbt CLI resource, with the profiles kept inside the project."""
-    return InstalledDbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir))
+    def dbt_environment(self) -> dict[str, str]:
+        """What the dbt process reads from its environment (profiles.yml)."""
+        values = {"RETENTION_WAREHOUSE": self.warehouse_path}
+        if self.memory_limit:
+            values["RETENTION_DUCKDB_MEMORY_LIMIT"] = self.memory_limit
+        if self._resolved_key:
+            values[DBT_SECRET_VARIABLE] = self._resolved_key
+        return values
+
+    def cli(self, args: list[str], **kwargs: Any):
+        """dbt, started with this deployment's environment (see environment_for_child)."""
+        with environment_for_child(self.dbt_environment()):
+            return super().cli(args, **kwargs)
+
+
+def dbt_cli_resource(settings: Settings) -> DbtCliResource:
+    """Return the dbt CLI resource for these settings, with the profiles kept inside the project."""
+    project = retention_dbt_project()
+    return RetentionDbtCliResource(
+        project_dir=project, profiles_dir=str(project.project_dir), warehouse_path=str(settings.warehouse_path),
+        memory_limit=settings.duckdb_memory_limit,
+        pii_key=dg.EnvVar(KEY_ENVIRONMENT_VARIABLE) if settings.pii_key else None,
+        landing_dir=str(settings.landing_dir),
+        sources_file=str(settings.sources_file) if settings.sources_file else None,
+    )

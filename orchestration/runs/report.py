@@ -44,7 +44,10 @@ def root_cause(error: SerializableErrorInfo | None) -> str:
         return "failed"
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    message = error.message.strip()
+    # Dagster writes "package.module.ErrorClass: text"; the user needs the text.
+    name = f"{error.cls_name}: " if error.cls_name else None
+    return message.split(name, 1)[1] if name and name in message.split("\n", 1)[0] else message
 
 
 def failure_messages(events: Iterable[dg.DagsterEvent]) -> list[str]:

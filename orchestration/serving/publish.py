@@ -30,6 +30,8 @@ import duckdb
 from orchestration.serving.readers import open_published
 
 MARTS_SCHEMA = "marts"
+# Personal data (names) for the team that calls customers: its own file, only on request.
+RESTRICTED_SCHEMA = "restricted"
 PUBLICATION_TABLE = f"{MARTS_SCHEMA}._publication"
 NEXT_ALIAS = "next_serving"
 # Complete Parquet versions kept, the current one included (a reader may still be reading the one before).
@@ -175,3 +177,22 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     _swap_symlink(current, Path("versions") / run_id)
     _prune_parquet_versions(parquet_root / "versions", keep={run_id, *([previous] if previous else [])})
     return Publication(serving_path, current, rows, run_id, as_of_date, published_at)
+
+
+def publish_restricted(con: duckdb.DuckDBPyConnection, contacts_path: Path, run_id: str,
+                       as_of_date: date | None) -> Publication:
+    """Publish the restricted schema (customers' names) like the marts, into a folder only its owner can open."""
+    contacts_path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(contacts_path.parent, 0o700)
+    publication = publish_marts(con, contacts_path, run_id, as_of_date, schema=RESTRICTED_SCHEMA)
+    os.chmod(contacts_path, 0o600)
+    return publication
+
+
+def withdraw_restricted(contacts_path: Path) -> bool:
+    """Remove the restricted publication (names published before the opt-in was withdrawn); True if there was one."""
+    folder = contacts_path.parent
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    return True

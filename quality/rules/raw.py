@@ -177,6 +177,11 @@ def decoding_rules(entity: str) -> list[RowRule]:
 
 
 def raw_row_rules(entity: str) -> list[RowRule]:
-    """Every rule on the rows of an entity's raw table: on each row's values, then across rows."""
-    return (missing_key_rules(entity) + type_rules(entity) + status_rules(entity) + survey_rules(entity)
-            + decoding_rules(entity) + key_rules(entity))
+    """Every rule on the rows of an entity's raw table: on each row's values, then across rows.
+
+    The rows a rule returns leave out the entity's personal columns (names, e-mail, phone).
+    """
+    rules = (missing_key_rules(entity) + type_rules(entity) + status_rules(entity) + survey_rules(entity)
+             + decoding_rules(entity) + key_rules(entity))
+    hidden = tuple(sorted(ENTITIES[entity].pii_columns))
+    return [replace(rule, hidden_columns=hidden) for rule in rules]

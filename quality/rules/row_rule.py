@@ -35,6 +35,9 @@ class RowRule:
     # A whole query instead of `SELECT * FROM {batch} WHERE predicate`, for
     # invariants across tables: it returns one row per broken case.
     rows_query: str | None = None
+    # Columns with personal data that the rows a check returns leave out, so that no
+    # check result, sample, log or Data Docs page ever shows a name, e-mail or phone.
+    hidden_columns: tuple[str, ...] = ()
 
     def predicate_on(self, relation: str) -> str:
         """The predicate with `{batch}` replaced by `relation` (a table name or a parenthesised query)."""
@@ -44,4 +47,5 @@ class RowRule:
         """SELECT of the rows breaking the rule (GX substitutes `{batch}` with the validated table)."""
         if self.rows_query is not None:
             return self.rows_query.replace("{batch}", relation)
-        return f"SELECT * FROM {relation} WHERE {self.predicate_on(relation)}"
+        columns = f"* EXCLUDE ({', '.join(self.hidden_columns)})" if self.hidden_columns else "*"
+        return f"SELECT {columns} FROM {relation} WHERE {self.predicate_on(relation)}"

@@ -1,7 +1,8 @@
 -- Customer 360: one row per CRM customer (latest version by updated_at),
 -- customers without orders included, with their order history as of T, RFM
 -- scores, segment and tier, and their latest NPS answer. Contact details only
--- as salted hashes.
+-- as keyed pseudonyms, and no names: this mart goes to every BI user
+-- (names: restricted.customer_contacts).
 with latest_nps as (
 
     select * from {{ ref('int_customer_latest_nps') }}
@@ -23,7 +24,6 @@ churn as (
 
 select
     crm.customer_id,
-    crm.customer_name,
     crm.email_hash,
     crm.phone_hash,
     crm.company,

@@ -1,6 +1,6 @@
 -- One row per customer: the latest version by updated_at (then the latest
 -- load and row, so a re-sent export wins over an older one). Contact details
--- leave staging only as salted hashes.
+-- leave staging only as keyed pseudonyms (macro pii_hash).
 with source as (
 
     {{ accepted_rows('crm', 'customers') }}
@@ -12,8 +12,8 @@ typed as (
     select
         {{ contract_value('customers', 'customer_id') }} as customer_id,
         {{ contract_value('customers', 'name') }} as customer_name,
-        {{ pii_hash('email') }} as email_hash,
-        {{ pii_hash('phone') }} as phone_hash,
+        {{ pii_hash('email', 'email') }} as email_hash,
+        {{ pii_hash('phone', 'phone') }} as phone_hash,
         {{ contract_value('customers', 'company') }} as company,
         {{ contract_value('customers', 'industry') }} as industry,
         {{ contract_value('customers', 'country') }} as country,

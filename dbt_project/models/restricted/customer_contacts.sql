@@ -1,0 +1,12 @@
+-- Who to call: the name of every CRM customer beside the id the marts use,
+-- with the account owner who calls. Kept out of the marts schema on purpose
+-- (README "Personal data"): it is published only on request, to a file of
+-- its own.
+select
+    customers.customer_id,
+    customers.customer_name,
+    customers.company,
+    customers.account_owner,
+    customers.country,
+    customers.city
+from {{ ref('stg_crm__customers') }} as customers
