@@ -89,8 +89,13 @@ class Entity:
 
     @property
     def raw_table(self) -> str:
-        """Qualified name of the entity's table in the warehouse's raw schema."""
+        """Qualified name of the entity's table in the warehouse's raw schema (every version received)."""
         return f"raw.{self.name}"
+
+    @property
+    def current_raw_table(self) -> str:
+        """The view of the raw rows that count: those of each file's latest version and every extraction."""
+        return f"raw.{self.name}__current"
 
 
 @cache

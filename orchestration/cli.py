@@ -228,6 +228,35 @@ def status() -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True)
+@WAIT_OPTION
+def forget(files: tuple[str, ...], wait: float | None) -> None:
+    """Remove every row that landing FILES brought into the warehouse (all their versions), on purpose.
+
+    FILES are paths relative to the landing directory, as the run log names
+    them (e.g. orders/2024-05.csv). A file must be gone from the landing
+    directory first, else the next run would load it again. The next run
+    rebuilds quarantine, staging and the marts without those rows.
+    """
+    from ingestion.raw.forget import forget_file
+    from orchestration.resources.warehouse import DuckDBWarehouse
+
+    settings = settings_with(wait=wait)
+    still_there = [f for f in files if (settings.landing_dir / f).exists()]
+    if still_there:
+        raise click.UsageError(f"{', '.join(still_there)} still in {settings.landing_dir}: move it away first, "
+                               "or the next run loads it again")
+    warehouse = DuckDBWarehouse(path=str(settings.warehouse_path))
+    with writer_lock(settings.warehouse_path, Holder.this_process("forget", "retention forget"),
+                     settings.lock_wait_seconds, progress=echo_progress), warehouse.connect() as con:
+        for source_file in files:
+            gone = forget_file(con, source_file)
+            click.echo(f"{gone.source_file}: removed {gone.rows:,} {gone.entity} rows ({gone.versions} version"
+                       f"{'s' if gone.versions != 1 else ''}) from raw; the next run rebuilds quarantine, staging "
+                       "and the marts without them")
+
+
+@main.command()
 @click.argument("query")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header and rows) instead of a table.")
 @click.option("--max-rows", default=50, show_default=True, type=click.IntRange(1),

@@ -101,7 +101,7 @@ def latest_reconciliation(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int
     if not table_exists(con, "quality", "reconciliation"):
         return None
     rows = con.execute("""
-        SELECT entity, received, staged + quarantined + exact_duplicates + superseded, balances
+        SELECT entity, received, staged + quarantined + exact_duplicates + superseded + earlier_file_versions, balances
         FROM quality.reconciliation
         WHERE run_id = (SELECT arg_max(run_id, checked_at) FROM quality.reconciliation)
         ORDER BY entity
@@ -178,7 +178,7 @@ def format_summary(summary: WarehouseSummary) -> str:
         balanced = [entity for entity, (_, _, ok) in summary.reconciliation.items() if ok]
         unbalanced = sorted(set(summary.reconciliation) - set(balanced))
         lines.append(f"reconciliation   {len(balanced)} of {len(summary.reconciliation)} entities balance "
-                     "(received = staged + quarantined + duplicates)"
+                     "(received = staged + quarantined + duplicates + replaced versions)"
                      + (f"; NOT: {', '.join(unbalanced)}" if unbalanced else ""))
     if summary.headlines is not None:
         lines += format_headlines(summary.headlines)

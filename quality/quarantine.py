@@ -3,8 +3,9 @@
 `quarantine.<entity>` holds the raw row as received (every column, lineage
 included) plus `_quarantine_rule` (the rules it breaks) and
 `_quarantine_reason` (why, in words). Staging reads raw without the rows
-found here (matched on `_load_id`, `_row_number`), so every raw row ends in
-staging or in quarantine. The table is rebuilt from all of raw on every run:
+found here (matched on `_load_id`, `_row_number`), so every raw row of a
+current load (raw.<entity>__current: each file's latest version) ends in
+staging or in quarantine. The table is rebuilt from all of it on every run:
 a rule change applies to old loads too, and an order whose customer arrives
 later is released by the next rebuild.
 
@@ -80,11 +81,11 @@ def rejected_rows_query(entity: Entity, relation: str, rules: list[RowRule] | No
 
 
 def rebuild_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, int]:
-    """Rebuild the entity's quarantine from all of raw; return rows per rule combination."""
+    """Rebuild the entity's quarantine from all its current raw rows; return rows per rule combination."""
     ensure_quarantine_tables(con)
     con.execute(
         f"CREATE OR REPLACE TABLE {quarantine_table(entity)} AS "
-        f"{rejected_rows_query(entity, entity.raw_table)}"
+        f"{rejected_rows_query(entity, entity.current_raw_table)}"
     )
     rows = con.execute(
         f"SELECT {RULE_COLUMN}, count(*) FROM {quarantine_table(entity)} GROUP BY 1 ORDER BY 2 DESC, 1"
@@ -109,8 +110,8 @@ class QuarantineCounts:
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection, entity: Entity, examples: int = 5) -> QuarantineCounts:
-    """Rows received in raw and rows in quarantine, with up to `examples` quarantined rows (file, row, reason)."""
-    received = con.execute(f"SELECT count(*) FROM {entity.raw_table}").fetchone()[0]
+    """Current raw rows and rows in quarantine, with up to `examples` quarantined rows (file, row, reason)."""
+    received = con.execute(f"SELECT count(*) FROM {entity.current_raw_table}").fetchone()[0]
     quarantined, own_defects = con.execute(
         f"SELECT count(*), count(*) FILTER ({OWN_DEFECT_COLUMN}) FROM {quarantine_table(entity)}"
     ).fetchone()

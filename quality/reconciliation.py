@@ -3,8 +3,11 @@
 For each entity, per run:
 
     received = staged + quarantined + exact duplicates + superseded versions
+               + rows of earlier file versions
 
 - received: rows in raw (every load, every file version);
+- rows of earlier file versions: rows of a landing file's earlier versions,
+  replaced by its latest one (raw keeps them; nothing reads them);
 - quarantined: rows in quarantine.<entity>;
 - exact duplicates: accepted rows identical (in every contract column) to
   another accepted row with the same key: the same line sent twice, or an
@@ -44,11 +47,12 @@ class Reconciliation:
     quarantined: int
     exact_duplicates: int
     superseded: int
+    earlier_file_versions: int = 0
 
     @property
     def accounted(self) -> int:
-        """staged + quarantined + exact duplicates + superseded versions."""
-        return self.staged + self.quarantined + self.exact_duplicates + self.superseded
+        """staged + quarantined + exact duplicates + superseded versions + rows of earlier file versions."""
+        return self.staged + self.quarantined + self.exact_duplicates + self.superseded + self.earlier_file_versions
 
     @property
     def balances(self) -> bool:
@@ -60,7 +64,7 @@ class Reconciliation:
         verdict = "" if self.balances else f"; {self.received - self.accounted:+,} rows unaccounted for"
         return (f"{self.entity}: received {self.received:,} {'=' if self.balances else '<>'} staged {self.staged:,} "
                 f"+ quarantined {self.quarantined:,} + exact duplicates {self.exact_duplicates:,} "
-                f"+ superseded {self.superseded:,}{verdict}")
+                f"+ superseded {self.superseded:,} + earlier file versions {self.earlier_file_versions:,}{verdict}")
 
 
 def _staging_key(entity: Entity, column: str) -> str:
@@ -73,20 +77,21 @@ def reconcile(con: duckdb.DuckDBPyConnection, entity: Entity) -> Reconciliation:
     """Count the entity's rows in raw, quarantine and staging."""
     keys = ", ".join(_staging_key(entity, c) for c in entity.key_columns)
     content = "row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + ")"
-    received, quarantined, accepted_rows, versions, distinct_keys = con.execute(f"""
+    received, current, quarantined, accepted_rows, versions, distinct_keys = con.execute(f"""
         SELECT
             (SELECT count(*) FROM {entity.raw_table}),
+            (SELECT count(*) FROM {entity.current_raw_table}),
             (SELECT count(*) FROM {quarantine_table(entity)}),
             count(*),
             count(DISTINCT row({keys}, {content})),
             count(DISTINCT row({keys}))
-        FROM {entity.raw_table} AS accepted
+        FROM {entity.current_raw_table} AS accepted
         ANTI JOIN {quarantine_table(entity)} AS rejected
             ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number
     """).fetchone()
     staged = con.execute(f"SELECT count(*) FROM {staging_relation(entity)}").fetchone()[0]
-    return Reconciliation(entity.name, received, staged, quarantined,
-                          exact_duplicates=accepted_rows - versions, superseded=versions - distinct_keys)
+    return Reconciliation(entity.name, received, staged, quarantined, exact_duplicates=accepted_rows - versions,
+                          superseded=versions - distinct_keys, earlier_file_versions=received - current)
 
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, counts: Reconciliation) -> None:
@@ -97,9 +102,13 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, counts: Reconciliation) 
             run_id VARCHAR, entity VARCHAR, checked_at TIMESTAMP, received BIGINT, staged BIGINT,
             quarantined BIGINT, exact_duplicates BIGINT, superseded BIGINT, balances BOOLEAN)
     """)
+    # Added after the first release: a table from then gets the column (0 for its old runs).
+    con.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS earlier_file_versions BIGINT DEFAULT 0")
     con.execute(f"DELETE FROM {TABLE} WHERE run_id = ? AND entity = ?", [run_id, counts.entity])
     con.execute(
-        f"INSERT INTO {TABLE} VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {TABLE} BY NAME SELECT ? AS run_id, ? AS entity, now()::TIMESTAMP AS checked_at, ? AS received, "
+        "? AS staged, ? AS quarantined, ? AS exact_duplicates, ? AS superseded, ? AS balances, "
+        "? AS earlier_file_versions",
         [run_id, counts.entity, counts.received, counts.staged, counts.quarantined, counts.exact_duplicates,
-         counts.superseded, counts.balances],
+         counts.superseded, counts.balances, counts.earlier_file_versions],
     )

@@ -52,9 +52,10 @@ def test_changed_file_with_same_name_is_loaded_as_new_version(warehouse, tiny_la
     result = load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS)
     (outcome,) = result.files
     assert (outcome.status, outcome.file_version, outcome.rows) == ("new_version", 2, 10)
-    assert "version 2" in outcome.note
-    # Both versions are kept as received; staging keeps the latest load of each line.
+    assert outcome.note == "content changed since version 1: loaded 10 rows as version 2, which replaces it"
+    # Both versions are kept as received; only the latest counts (staging reads the current view).
     assert raw_count(warehouse, "order_items") == 19
+    assert warehouse.execute("SELECT count(*) FROM raw.order_items__current").fetchone() == (10,)
     versions = warehouse.execute(
         "SELECT file_version, rows_loaded FROM raw._load_manifest ORDER BY file_version"
     ).fetchall()
@@ -182,4 +183,5 @@ def test_entity_without_a_folder_gets_an_empty_raw_table_with_contract_columns(w
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'orders' ORDER BY column_index"
     ).fetchall()]
     assert columns[: len(ORDERS.columns)] == list(ORDERS.columns)
-    assert columns[len(ORDERS.columns):] == ["_source", "_source_file", "_loaded_at", "_row_number", "_load_id"]
+    assert columns[len(ORDERS.columns):] == ["_source", "_source_file", "_loaded_at", "_row_number", "_load_id",
+                                             "_parse_error"]

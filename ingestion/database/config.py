@@ -22,13 +22,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ingestion.contract import entity_named
+from ingestion.sources_file import SourcesConfigError, section
 
-
-class SourcesConfigError(ValueError):
-    """The sources file is malformed; the message says where."""
+__all__ = ["DatabaseEntitySource", "SourcesConfigError", "database_sources"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +56,7 @@ class DatabaseEntitySource:
 
 def database_sources(path: Path | None) -> list[DatabaseEntitySource]:
     """Read the sources file; no file (or no path) means no database sources."""
-    if path is None or not path.exists():
-        return []
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    databases = document.get("databases") or {}
-    if not isinstance(databases, dict):
-        raise SourcesConfigError(f"{path}: 'databases' must be a mapping of database name to settings")
+    databases = section(path, "databases")
     sources: list[DatabaseEntitySource] = []
     for db_name, settings in databases.items():
         url = database_url(path, db_name, settings or {})

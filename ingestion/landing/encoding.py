@@ -1,9 +1,26 @@
-"""Text encodings of CSV files: UTF-8 or GB18030 (GBK is a subset), told apart in one pass.
+"""Text encodings of CSV files: UTF-8, or detected (charset-normalizer) with a confidence, or named by the user.
 
 DuckDB reads UTF-8 only (its `encodings` extension cannot be downloaded
-here), so a GB18030 file is transcoded to a temporary UTF-8 copy in streaming
-chunks before DuckDB parses it. Bytes valid in neither encoding become
-U+FFFD in the copy, and their rows go to quarantine rather than failing the file.
+here), so any other file is transcoded to a temporary UTF-8 copy in streaming
+chunks before DuckDB parses it. Bytes valid in the chosen encoding nowhere
+become U+FFFD in the copy, and their rows go to quarantine rather than
+failing the file.
+
+How the encoding is chosen, in one streaming pass that also hashes the file:
+
+1. an encoding the sources file names for the file (`files:`) is used as it is;
+2. a UTF-16 byte-order mark says UTF-16;
+3. a file that is valid UTF-8 is UTF-8; one that is almost (more valid
+   multi-byte characters than broken sequences) is UTF-8 with a few broken bytes;
+4. otherwise charset-normalizer weighs the lines holding non-ASCII bytes
+   against the encodings exports here come in (GB18030 for Chinese CRMs,
+   Windows-1252 for Western Europe, Big5, Shift-JIS, ...). Every encoding
+   that reads the sample about as cleanly as the best is plausible; when they
+   all read it to the same text the guess is certain, otherwise the
+   preferred one is taken with a confidence of 1 / (number of different
+   readings), and the loader warns, naming the file and how to set its
+   encoding. A Latin-1 file is therefore never read as GB18030 (`J黵gen`):
+   that reading is far messier than Windows-1252's `Jürgen`.
 """
 
 from __future__ import annotations
@@ -11,65 +28,149 @@ from __future__ import annotations
 import codecs
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from charset_normalizer import from_bytes
+
 CHUNK_BYTES = 8 * 1024 * 1024
-
-
+SAMPLE_BYTES = 512 * 1024
 REPLACEMENT = "\ufffd"
+# Encodings real exports arrive in, most likely first: the tie-break between plausible readings.
+CANDIDATE_ENCODINGS = ("gb18030", "cp1252", "big5", "shift_jis", "euc_kr", "cp1250", "cp1251", "iso8859_15")
+# Readings this much messier than the best one are not plausible.
+PLAUSIBLE_CHAOS_MARGIN = 0.05
+# Below this the loader warns that the encoding is a guess.
+CONFIDENT = 0.75
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """A file's content hash, size and (for text files) encoding."""
+    """A file's content hash, size and (for text files) encoding, with how sure the choice is."""
 
     sha256: str
     size: int
-    encoding: str | None  # "utf-8", "gb18030", or None when not inspected
+    encoding: str | None  # "utf-8", "gb18030", "cp1252", ... or None when not inspected
     decodes_cleanly: bool = True  # False: some bytes are valid in neither encoding
+    confidence: float = 1.0  # 1.0 when certain (valid UTF-8, a byte-order mark, named by the user)
+    how: str = "not inspected"  # "named in the sources file", "valid UTF-8", "detected", ...
+    alternatives: tuple[str, ...] = field(default=())  # other encodings that read the file differently
 
     @property
     def needs_transcoding(self) -> bool:
         """Whether DuckDB (UTF-8 only) needs a transcoded copy of the file."""
         return self.encoding is not None and (self.encoding != "utf-8" or not self.decodes_cleanly)
 
+    @property
+    def is_guess(self) -> bool:
+        """Whether the encoding was detected with too little certainty to go unmentioned."""
+        return self.confidence < CONFIDENT
 
-def fingerprint(path: Path, inspect_text: bool) -> Fingerprint:
-    """Hash a file and, if `inspect_text`, tell UTF-8 from GB18030.
+    def describe(self) -> str:
+        """E.g. `encoding cp1252 (detected, confidence 50 %; cp1250 reads it differently)`."""
+        text = f"encoding {self.encoding} ({self.how}"
+        if self.how == "detected":
+            text += f", confidence {self.confidence:.0%}"
+        if self.alternatives:
+            text += f"; {', '.join(self.alternatives)} read{'s' if len(self.alternatives) == 1 else ''} it differently"
+        return text + ")"
 
-    A file that is valid UTF-8 is UTF-8 (one pass). Otherwise a second pass
-    weighs the evidence: GB18030 text almost never forms valid multi-byte
-    UTF-8 characters, so a file with more of those than broken sequences is
-    UTF-8 with a few broken bytes (not GB18030, which would garble it).
-    """
-    digest = hashlib.sha256()
+
+@dataclass
+class _Scan:
+    """What one pass over the file found."""
+
+    digest: object
+    size: int = 0
+    head: bytes = b""
+    valid_utf8: bool = True
+    sample: list[bytes] = field(default_factory=list)
+    sample_size: int = 0
+
+
+def _scan(path: Path, inspect_text: bool) -> _Scan:
+    """Hash the file; for text, also check UTF-8 validity and keep a sample of its non-ASCII lines."""
+    scan = _Scan(hashlib.sha256())
     decoder = codecs.getincrementaldecoder("utf-8")() if inspect_text else None
-    is_utf8 = inspect_text
-    size = 0
+    carry = b""
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-            if is_utf8 and decoder is not None:
+            scan.digest.update(chunk)
+            if not scan.size:
+                scan.head = chunk[:4]
+            scan.size += len(chunk)
+            if decoder is None:
+                continue
+            if scan.valid_utf8:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
-                    is_utf8 = False
-        if is_utf8 and decoder is not None:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                is_utf8 = False
+                    scan.valid_utf8 = False
+            if scan.sample_size < SAMPLE_BYTES and not chunk.isascii():
+                lines = (carry + chunk).split(b"\n")
+                carry = lines.pop()
+                for line in lines:
+                    if not line.isascii() and scan.sample_size < SAMPLE_BYTES:
+                        scan.sample.append(line)
+                        scan.sample_size += len(line) + 1
+            else:
+                carry = chunk.rsplit(b"\n", 1)[-1]
+    if decoder is not None and scan.valid_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            scan.valid_utf8 = False
+    if carry and not carry.isascii() and scan.sample_size < SAMPLE_BYTES:
+        scan.sample.append(carry)
+    return scan
+
+
+def fingerprint(path: Path, inspect_text: bool, encoding: str | None = None) -> Fingerprint:
+    """Hash a file and, if `inspect_text`, choose its encoding (see the module docstring).
+
+    `encoding`, when given, is the user's: it is used as it is.
+    """
+    scan = _scan(path, inspect_text and encoding is None)
+    sha256 = scan.digest.hexdigest()
+    if encoding is not None:
+        name = codecs.lookup(encoding).name
+        return Fingerprint(sha256, scan.size, "utf-8" if name == "utf-8" else name, how="named in the sources file")
     if not inspect_text:
-        return Fingerprint(digest.hexdigest(), size, None)
-    if is_utf8:
-        return Fingerprint(digest.hexdigest(), size, "utf-8")
+        return Fingerprint(sha256, scan.size, None)
+    if scan.head.startswith(UTF16_BOMS):
+        return Fingerprint(sha256, scan.size, "utf-16", how="byte-order mark")
+    if scan.valid_utf8:  # a UTF-8 byte-order mark included: DuckDB skips it
+        return Fingerprint(sha256, scan.size, "utf-8", how="valid UTF-8")
     utf8_characters, utf8_errors = multibyte_utf8_evidence(path)
     if utf8_characters > utf8_errors:
-        return Fingerprint(digest.hexdigest(), size, "utf-8", decodes_cleanly=False)
-    gb_errors = undecodable_sequences(path, "gb18030")
-    return Fingerprint(digest.hexdigest(), size, "gb18030", decodes_cleanly=gb_errors == 0)
+        return Fingerprint(sha256, scan.size, "utf-8", decodes_cleanly=False,
+                           how=f"UTF-8 with {utf8_errors:,} broken byte sequences")
+    chosen, confidence, alternatives = detect(b"\n".join(scan.sample))
+    return Fingerprint(sha256, scan.size, chosen, decodes_cleanly=undecodable_sequences(path, chosen) == 0,
+                       confidence=confidence, how="detected", alternatives=alternatives)
+
+
+def detect(sample: bytes) -> tuple[str, float, tuple[str, ...]]:
+    """(encoding, confidence, encodings that read the sample differently) among CANDIDATE_ENCODINGS."""
+    matches = list(from_bytes(sample, cp_isolation=list(CANDIDATE_ENCODINGS)))
+    if not matches:
+        return CANDIDATE_ENCODINGS[0], 0.0, ()
+    best = min(match.chaos for match in matches)
+    plausible = [match for match in matches if match.chaos <= best + PLAUSIBLE_CHAOS_MARGIN]
+
+    def rank(match) -> int:
+        # A match stands for every encoding that reads the sample to the same text.
+        names = {codecs.lookup(name).name for name in match.could_be_from_charset}
+        return min((i for i, name in enumerate(CANDIDATE_ENCODINGS) if codecs.lookup(name).name in names),
+                   default=len(CANDIDATE_ENCODINGS))
+
+    plausible.sort(key=rank)
+    readings = {str(match) for match in plausible}
+    chosen = CANDIDATE_ENCODINGS[rank(plausible[0])] if rank(plausible[0]) < len(CANDIDATE_ENCODINGS) \
+        else plausible[0].encoding
+    others = tuple(match.encoding for match in plausible[1:] if str(match) != str(plausible[0]))
+    return codecs.lookup(chosen).name, (1 - best) / len(readings), others
 
 
 def _decoded_chunks(path: Path, encoding: str) -> Iterator[str]:

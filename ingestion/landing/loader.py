@@ -1,4 +1,21 @@
-"""Loading an entity's landing files into its raw table, each file version once."""
+"""Loading an entity's landing files into its raw table, each file version once.
+
+What a load says about every file, in words (and in the asset's metadata):
+
+- a new file, or a file whose content changed, is loaded as that file's next
+  version; it replaces what the file said before (a row the new version no
+  longer has is gone from staging). A file whose content returns to an
+  earlier version is that file's newest version again, the same way;
+- an unchanged file is skipped;
+- an empty file (0 bytes, or only blank lines) is skipped with a warning, and
+  read again once it has content;
+- a file the loader cannot read (not CSV, Parquet or JSON Lines: an Excel
+  workbook, say) is skipped with a warning that says what to do;
+- a file loaded before that is no longer in the landing directory keeps its
+  rows, and the load warns and says how to remove them on purpose
+  (`retention forget`);
+- an encoding that was only a guess is named, with the way to set it.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +30,13 @@ import duckdb
 from ingestion.contract import Entity
 from ingestion.landing.discovery import LandingFile, landing_files
 from ingestion.landing.encoding import fingerprint, transcode_to_utf8
+from ingestion.landing.options import FileOptions, options_for
 from ingestion.landing.readers import csv_select, jsonl_select, parquet_select
 from ingestion.raw.manifest import (
+    FILES_SOURCE,
     LoadRecord,
     ensure_manifest,
+    loaded_files,
     loaded_versions,
     new_load_id,
     record_load,
@@ -24,11 +44,17 @@ from ingestion.raw.manifest import (
 )
 from ingestion.raw.tables import Lineage, append_to_raw, ensure_raw_table, source_columns
 
-FILES_SOURCE = "files"
-
 # Called with (connection, entity, load id, file) after a file's rows are in raw
 # and before they are committed; raising LoadError rolls the file back.
 LoadGuard = Callable[[duckdb.DuckDBPyConnection, Entity, str, str], None]
+# What to do with a file the loader cannot read, by suffix.
+UNREADABLE_HINTS = {
+    ".xlsx": "an Excel workbook: save the sheet as CSV (UTF-8) into this folder",
+    ".xls": "an Excel workbook: save the sheet as CSV (UTF-8) into this folder",
+    ".json": "a JSON document: write one JSON object per line and name the file .jsonl",
+    ".txt": "a text file: if it is comma- or tab-separated, name it .csv or .tsv",
+}
+EMPTY_SNIFF_BYTES = 64 * 1024
 
 
 class LoadError(RuntimeError):
@@ -38,7 +64,7 @@ class LoadError(RuntimeError):
 def schema_drift(entity: Entity, columns: list[str]) -> tuple[list[str], list[str]]:
     """Return (contract columns missing, columns not in the contract) of a file's header."""
     missing = [c for c in entity.columns if c not in columns]
-    unexpected = [c for c in columns if c not in entity.columns and c != "_row_number"]
+    unexpected = [c for c in columns if c not in entity.columns and c not in ("_row_number", "_parse_error")]
     return missing, unexpected
 
 
@@ -53,10 +79,11 @@ def refuse_missing_required_columns(entity: Entity, source_name: str, columns: l
         close = difflib.get_close_matches(column, unexpected, n=1, cutoff=0.5)
         hint = f" (renamed to {close[0]!r}?)" if close else ""
         problems.append(f"{column!r}{hint}")
+    shown = [c for c in columns if c not in ("_row_number", "_parse_error")]
+    has = f"the file has {', '.join(repr(c) for c in shown)}" if shown else "the file has no columns at all"
     raise LoadError(
         f"{source_name}: no column{'s' if len(problems) > 1 else ''} {', '.join(problems)}, "
-        f"which the {entity.name} contract requires; "
-        f"the file has {', '.join(repr(c) for c in columns if c != '_row_number')}. "
+        f"which the {entity.name} contract requires; {has}. "
         "Rename the header (or map the export onto the contract) and run again; nothing was loaded."
     )
 
@@ -66,12 +93,13 @@ class FileOutcome:
     """What happened to one landing file in a load."""
 
     relative_path: str
-    status: str  # "loaded", "new_version" or "unchanged"
+    status: str  # "loaded", "new_version", "unchanged" or "empty"
     rows: int
     file_version: int
     encoding: str | None
     note: str
     schema_drift: str = ""  # contract columns missing / extra columns, in words ("" when none)
+    warning: str = ""  # what the run log must say about the file ("" when nothing)
 
 
 @dataclass
@@ -81,6 +109,8 @@ class EntityLoad:
     entity: str
     files: list[FileOutcome] = field(default_factory=list)
     unknown_files: list[str] = field(default_factory=list)
+    gone_files: list[str] = field(default_factory=list)  # loaded before, no longer in the landing dir
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
@@ -90,7 +120,20 @@ class EntityLoad:
     @property
     def files_loaded(self) -> int:
         """Files (or new file versions) loaded by this load."""
-        return sum(1 for f in self.files if f.status != "unchanged")
+        return sum(1 for f in self.files if f.status in ("loaded", "new_version"))
+
+
+def unreadable_warning(relative_path: str) -> str:
+    """Why a file in an entity folder was not loaded, and what to do."""
+    hint = UNREADABLE_HINTS.get(Path(relative_path).suffix.lower(), "give it a .csv, .tsv, .parquet or .jsonl name")
+    return f"{relative_path}: not loaded, it is not a CSV, Parquet or JSON Lines file ({hint})"
+
+
+def gone_warning(entity: Entity, source_file: str, version: int, rows: int, loaded_at) -> str:
+    """What a load says of a file it loaded before and no longer finds."""
+    return (f"{source_file} is no longer in the landing directory: its {rows:,} rows (version {version}, loaded "
+            f"{loaded_at:%Y-%m-%d %H:%M} UTC) stay in the warehouse and in the marts. To remove them on purpose: "
+            f"retention forget {source_file}")
 
 
 def load_landing_entity(
@@ -99,37 +142,68 @@ def load_landing_entity(
     entity: Entity,
     log: Callable[[str], None] = lambda _: None,
     guard: LoadGuard | None = None,
+    options: list[FileOptions] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> EntityLoad:
     """Load every new file (or new version of a file) of an entity into its raw table.
 
     `guard` may refuse a file after reading it (see LoadGuard); the error
-    stops the load, and the files loaded before it stay loaded.
+    stops the load, and the files loaded before it stay loaded. `options`
+    are the sources file's `files:` entries; `warn` hears what needs a
+    person's attention (default: `log`).
     """
+    warn = warn or log
     ensure_manifest(con)
     ensure_raw_table(con, entity)
     files, unknown = landing_files(landing_dir, entity.name)
     result = EntityLoad(entity=entity.name, unknown_files=[p.relative_to(landing_dir).as_posix() for p in unknown])
     for path in result.unknown_files:
-        log(f"skipped {path}: not a CSV, Parquet or JSON Lines file")
+        result.warnings.append(unreadable_warning(path))
     for number, landing_file in enumerate(files, start=1):
-        outcome = load_landing_file(con, entity, landing_file, guard)
+        outcome = load_landing_file(con, entity, landing_file, guard, options_for(options or [], landing_file.relative_path))
         result.files.append(outcome)
         log(f"[{number}/{len(files)}] {landing_file.relative_path}: {outcome.note}")
+        if outcome.warning:
+            result.warnings.append(outcome.warning)
+    present = {f.relative_path for f in files}
+    for loaded in loaded_files(con, entity.name):
+        if loaded.source_file not in present:
+            result.gone_files.append(loaded.source_file)
+            result.warnings.append(gone_warning(entity, loaded.source_file, loaded.file_version, loaded.rows_loaded,
+                                                loaded.loaded_at))
+    for message in result.warnings:
+        warn(message)
     return result
+
+
+def is_empty(path: Path) -> bool:
+    """Whether a file holds nothing but whitespace (0 bytes included); only small files are read to tell."""
+    size = path.stat().st_size
+    if size > EMPTY_SNIFF_BYTES:
+        return False
+    return not path.read_bytes().strip()
 
 
 def load_landing_file(
     con: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, guard: LoadGuard | None = None,
+    options: FileOptions | None = None,
 ) -> FileOutcome:
-    """Load one file unless this exact content was loaded before; return what happened."""
-    is_plain_csv = landing_file.file_format == "csv" and not landing_file.path.name.endswith(".gz")
-    seen = fingerprint(landing_file.path, inspect_text=is_plain_csv)
-    versions = loaded_versions(con, entity.name, landing_file.relative_path)
-    if seen.sha256 in versions:
-        version = versions[seen.sha256]
-        return FileOutcome(landing_file.relative_path, "unchanged", 0, version, seen.encoding,
-                           f"already loaded (version {version}), skipped")
-    version = max(versions.values(), default=0) + 1
+    """Load one file unless its content is what the file's latest version already holds; return what happened."""
+    path = landing_file.relative_path
+    is_compressed = landing_file.path.name.endswith(".gz")
+    if not is_compressed and is_empty(landing_file.path):
+        return FileOutcome(path, "empty", 0, 0, None, "empty file, skipped",
+                           warning=f"{path}: the file is empty, so nothing was loaded; it is read again once it has "
+                                   "content")
+    is_plain_csv = landing_file.file_format == "csv" and not is_compressed
+    seen = fingerprint(landing_file.path, inspect_text=is_plain_csv,
+                       encoding=options.encoding if options and is_plain_csv else None)
+    versions = loaded_versions(con, entity.name, path)
+    if versions and versions[-1][1] == seen.sha256:
+        version = versions[-1][0]
+        return FileOutcome(path, "unchanged", 0, version, seen.encoding, f"already loaded (version {version}), skipped")
+    version = versions[-1][0] + 1 if versions else 1
+    returned_to = next((v for v, content in versions if content == seen.sha256), None)
     with tempfile.TemporaryDirectory(prefix="retention-load-") as scratch:
         readable = landing_file.path
         transcoding = None
@@ -138,15 +212,27 @@ def load_landing_file(
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
         rows, drift = append_file_version(
             con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard)
-    notes = [f"loaded {rows:,} rows" if version == 1
-             else f"content changed since version {version - 1}: loaded {rows:,} rows as version {version}"]
+    if version == 1:
+        notes = [f"loaded {rows:,} rows"]
+    elif returned_to is not None:
+        notes = [f"content returned to that of version {returned_to}: loaded {rows:,} rows as version {version}, "
+                 f"which replaces version {version - 1}"]
+    else:
+        notes = [f"content changed since version {version - 1}: loaded {rows:,} rows as version {version}, "
+                 "which replaces it"]
+    if seen.encoding not in (None, "utf-8"):
+        notes.append(seen.describe())
     if transcoding and transcoding.replaced:
-        notes.append(f"{transcoding.replaced:,} byte sequences valid in neither UTF-8 nor GB18030, the first on "
+        notes.append(f"{transcoding.replaced:,} byte sequences not valid {seen.encoding}, the first on "
                      f"line {transcoding.first_line}, replaced by U+FFFD (their rows go to quarantine)")
     if drift:
         notes.append(drift)
+    warning = ""
+    if seen.is_guess:
+        warning = (f"{path}: {seen.describe()}: if names or cities look wrong, name the file's encoding in the "
+                   f"sources file (files: {{<name>: {{glob: \"{path}\", encoding: <encoding>}}}})")
     status = "loaded" if version == 1 else "new_version"
-    return FileOutcome(landing_file.relative_path, status, rows, version, seen.encoding, "; ".join(notes), drift)
+    return FileOutcome(path, status, rows, version, seen.encoding, "; ".join(notes), drift, warning)
 
 
 @dataclass(frozen=True)
@@ -172,17 +258,17 @@ def append_file_version(
     matches the contract). A file missing a required column, or refused by
     `guard`, is rolled back and raises LoadError.
     """
-    if landing_file.file_format == "csv":
-        select_sql, params = csv_select(readable)
-    elif landing_file.file_format == "parquet":
-        select_sql, params = parquet_select(readable)
-    else:
-        select_sql, params = jsonl_select(con, readable)
     lineage = Lineage(FILES_SOURCE, landing_file.relative_path, utc_now(), new_load_id())
     try:
+        if landing_file.file_format == "csv":
+            select_sql, params = csv_select(readable)
+        elif landing_file.file_format == "parquet":
+            select_sql, params = parquet_select(readable)
+        else:
+            select_sql, params = jsonl_select(con, readable)
         columns = source_columns(con, select_sql, params)
     except duckdb.Error as err:
-        raise LoadError(f"could not read {landing_file.relative_path} as {landing_file.file_format}: {err}") from None
+        raise LoadError(unreadable_message(landing_file, err)) from None
     refuse_missing_required_columns(entity, landing_file.relative_path, columns)
     missing, unexpected = schema_drift(entity, columns)
     drift = "; ".join(part for part in (
@@ -205,8 +291,15 @@ def append_file_version(
         con.execute("COMMIT")
     except duckdb.Error as err:
         con.execute("ROLLBACK")
-        raise LoadError(f"could not read {landing_file.relative_path} as {landing_file.file_format}: {err}") from None
+        raise LoadError(unreadable_message(landing_file, err)) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return rows, drift
+
+
+def unreadable_message(landing_file: LandingFile, err: duckdb.Error) -> str:
+    """A file DuckDB could not parse, in words: the file, the format, and DuckDB's first line of explanation."""
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return (f"could not read {landing_file.relative_path} as {landing_file.file_format}: {first_line}; "
+            "nothing of it was loaded. Fix or replace the file and run again.")

@@ -6,6 +6,7 @@ what was received, and staging does the typing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -33,24 +34,39 @@ def parquet_select(path: Path) -> tuple[str, list]:
     )
 
 
-def jsonl_select(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list]:
-    """Return a query over a JSON Lines file, every key read as text.
+# Lines as whole strings: a two-byte delimiter no JSON text contains, no quoting, blank lines kept (as NULL),
+# so the row number is the line number. Long lines are fine up to 64 MiB.
+_LINES = ("read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1f\x1e', quote = '', "
+          "escape = '', auto_detect = false, strict_mode = false, max_line_size = 67108864)")
 
-    The keys are discovered over the whole file first, so a key that appears
-    only late in the file is kept, and a value of an unexpected type never
-    fails the read (it arrives as text for the quality gates to judge).
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def jsonl_select(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list]:
+    """Return a query over a JSON Lines file, one row per non-blank line, every key read as text.
+
+    Each line is parsed on its own, so one malformed line costs that line,
+    not the file: it arrives as a row with every column empty and
+    `_parse_error` saying what is wrong (not JSON, or JSON but not an object),
+    and the raw rules quarantine it with its line number. The keys are
+    discovered over the whole file first, so a key that appears only late is
+    kept, and a value of an unexpected type never fails the read (nested
+    values arrive as their JSON text).
     """
-    keys = [
-        row[0]
-        for row in con.execute(
-            "DESCRIBE SELECT * FROM read_json(?, format = 'newline_delimited', records = true, sample_size = -1)",
-            [str(path)],
-        ).fetchall()
-    ]
-    columns = "{" + ", ".join(f"'{k.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for k in keys) + "}"
-    projection = ", ".join(quote_identifier(k) for k in keys)
+    parsed = f"SELECT row_number() OVER () AS _row_number, line, try(json(line)) AS record FROM {_LINES}"
+    keys = [key for (key,) in con.execute(
+        f"SELECT DISTINCT unnest(json_keys(record)) FROM ({parsed}) AS lines "
+        "WHERE json_type(record) = 'OBJECT' ORDER BY 1", [str(path)]).fetchall()]
+    schema = _literal(json.dumps({key: "VARCHAR" for key in keys}))
+    projection = "".join(f"struct_extract(fields, {_literal(key)}) AS {quote_identifier(key)}, " for key in keys)
     return (
-        f"SELECT {projection}, row_number() OVER () AS _row_number "
-        f"FROM read_json(?, format = 'newline_delimited', records = true, columns = {columns})",
+        f"SELECT {projection}_row_number, "
+        "CASE WHEN record IS NULL THEN 'line ' || _row_number || ' is not valid JSON: ' || left(trim(line), 80) "
+        "WHEN json_type(record) <> 'OBJECT' THEN 'line ' || _row_number || ' is a JSON ' "
+        "|| lower(json_type(record)) || ', not an object' END AS _parse_error "
+        f"FROM (SELECT *, CASE WHEN json_type(record) = 'OBJECT' THEN try(from_json(record, {schema})) END AS fields "
+        f"FROM ({parsed}) AS lines WHERE nullif(trim(line), '') IS NOT NULL) AS records",
         [str(path)],
     )

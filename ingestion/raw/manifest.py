@@ -14,6 +14,10 @@ from datetime import datetime, timezone
 import duckdb
 
 MANIFEST_TABLE = "raw._load_manifest"
+# The loads whose rows count: every database extraction, and of each landing file only its latest version
+# (a file sent again with other content replaces what it said before, so rows it no longer has go).
+CURRENT_LOADS_VIEW = "raw._current_loads"
+FILES_SOURCE = "files"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,17 @@ def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    con.execute(
+        f"""
+        CREATE VIEW IF NOT EXISTS {CURRENT_LOADS_VIEW} AS
+        SELECT load_id, entity FROM (
+            SELECT load_id, entity, source, file_version,
+                   max(file_version) OVER (PARTITION BY entity, source, source_file) AS latest_version
+            FROM {MANIFEST_TABLE}
+        ) AS loads
+        WHERE source <> '{FILES_SOURCE}' OR file_version = latest_version
+        """
+    )
 
 
 def new_load_id() -> str:
@@ -63,23 +78,34 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def loaded_versions(con: duckdb.DuckDBPyConnection, entity: str, source_file: str) -> dict[str, int]:
-    """Return {content_hash: file_version} of the versions of a file already loaded."""
-    rows = con.execute(
-        f"SELECT content_hash, file_version FROM {MANIFEST_TABLE} "
-        "WHERE entity = ? AND source_file = ? AND content_hash IS NOT NULL",
+def loaded_versions(con: duckdb.DuckDBPyConnection, entity: str, source_file: str) -> list[tuple[int, str]]:
+    """Return [(file_version, content_hash)] of the versions of a landing file already loaded, oldest first."""
+    return con.execute(
+        f"SELECT file_version, content_hash FROM {MANIFEST_TABLE} "
+        f"WHERE entity = ? AND source = '{FILES_SOURCE}' AND source_file = ? ORDER BY file_version",
         [entity, source_file],
     ).fetchall()
-    return {content_hash: version for content_hash, version in rows}
 
 
-def loaded_hashes(con: duckdb.DuckDBPyConnection, entity: str) -> set[tuple[str, str]]:
-    """Return the (source_file, content_hash) pairs already loaded for an entity."""
+@dataclass(frozen=True)
+class LoadedFile:
+    """A landing file as the manifest knows it: its latest version and the rows that version brought."""
+
+    source_file: str
+    file_version: int
+    rows_loaded: int
+    loaded_at: datetime
+
+
+def loaded_files(con: duckdb.DuckDBPyConnection, entity: str) -> list[LoadedFile]:
+    """The landing files loaded for an entity, each with its latest version."""
     rows = con.execute(
-        f"SELECT source_file, content_hash FROM {MANIFEST_TABLE} WHERE entity = ? AND content_hash IS NOT NULL",
+        f"SELECT source_file, arg_max(file_version, file_version), arg_max(rows_loaded, file_version), "
+        f"arg_max(loaded_at, file_version) FROM {MANIFEST_TABLE} WHERE entity = ? AND source = '{FILES_SOURCE}' "
+        "GROUP BY source_file ORDER BY source_file",
         [entity],
     ).fetchall()
-    return {(f, h) for f, h in rows}
+    return [LoadedFile(*row) for row in rows]
 
 
 def record_load(con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:

@@ -4,6 +4,10 @@ Decision: raw keeps the source's values as VARCHAR, exactly as received (a
 Parquet timestamp becomes its ISO text in UTC). Typing happens in dbt staging,
 so a malformed value never stops a load; it reaches the quality gates, which
 can name the file, row and column it came from.
+
+Raw keeps every version of every file it received. What counts is the view
+`raw.<entity>__current`: the rows of the current loads (manifest.py), which
+the quarantine, the raw checks and staging read.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import datetime
 import duckdb
 
 from ingestion.contract import Entity
+from ingestion.raw.manifest import CURRENT_LOADS_VIEW, ensure_manifest
 
 LINEAGE_COLUMNS: dict[str, str] = {
     "_source": "VARCHAR",  # e.g. "files" or "database:crm_db"
@@ -21,6 +26,8 @@ LINEAGE_COLUMNS: dict[str, str] = {
     "_loaded_at": "TIMESTAMP",  # UTC
     "_row_number": "BIGINT",  # 1-based position of the row in its file or extraction
     "_load_id": "VARCHAR",  # the load in raw._load_manifest that brought the row
+    # Why the line could not be read as a record (a malformed JSON line); NULL for every readable row.
+    "_parse_error": "VARCHAR",
 }
 
 
@@ -40,11 +47,18 @@ def quote_identifier(name: str) -> str:
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Create the raw schema and the entity's table (contract columns + lineage) if missing."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    """Create the raw schema, the entity's table (contract columns + lineage) and its current view if missing."""
+    ensure_manifest(con)
     columns = [f"{quote_identifier(c)} VARCHAR" for c in entity.columns]
     columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
     con.execute(f"CREATE TABLE IF NOT EXISTS {entity.raw_table} ({', '.join(columns)})")
+    # Tables created before a lineage column existed get it now.
+    for name, sql_type in LINEAGE_COLUMNS.items():
+        con.execute(f"ALTER TABLE {entity.raw_table} ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+    con.execute(
+        f"CREATE VIEW IF NOT EXISTS {entity.current_raw_table} AS SELECT * FROM {entity.raw_table} "
+        f"WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW})"
+    )
 
 
 def raw_table_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
@@ -71,12 +85,15 @@ def append_to_raw(
 ) -> int:
     """Append the rows of `select_sql` to the entity's raw table and return how many.
 
-    `select_sql` yields the source's columns plus `_row_number`. Columns the
+    `select_sql` yields the source's columns plus `_row_number` (and
+    `_parse_error` where a line may not be a record). Columns the
     raw table has not seen yet are added (schema drift is kept, not dropped);
     contract columns the source lacks stay NULL.
     """
     ensure_raw_table(con, entity)
-    incoming = [c for c in source_columns(con, select_sql, params) if c != "_row_number"]
+    described = source_columns(con, select_sql, params)
+    incoming = [c for c in described if c not in ("_row_number", "_parse_error")]
+    parse_error = "_parse_error" in described
     known = set(raw_table_columns(con, entity))
     for column in incoming:
         if column not in known:
@@ -85,7 +102,7 @@ def append_to_raw(
     sql = f"""
         INSERT INTO {entity.raw_table} BY NAME
         SELECT {casts + ',' if casts else ''}
-               CAST(_row_number AS BIGINT) AS _row_number,
+               CAST(_row_number AS BIGINT) AS _row_number,{' _parse_error,' if parse_error else ''}
                ? AS _source, ? AS _source_file, CAST(? AS TIMESTAMP) AS _loaded_at, ? AS _load_id
         FROM ({select_sql}) AS src
     """

@@ -22,6 +22,10 @@ def load_summary(files: EntityLoad, extractions: list[DatabaseLoad]) -> dict[str
             [f.relative_path for f in files.files if f.status == "new_version"]
         ),
         "files_skipped_unknown_format": dg.MetadataValue.json(files.unknown_files),
+        "files_empty": dg.MetadataValue.json([f.relative_path for f in files.files if f.status == "empty"]),
+        "files_gone_from_landing": dg.MetadataValue.json(files.gone_files),
+        "encodings": dg.MetadataValue.json({f.relative_path: f.encoding for f in files.files if f.encoding}),
+        "warnings": dg.MetadataValue.json(files.warnings),
         "schema_drift": dg.MetadataValue.json({f.relative_path: f.schema_drift for f in files.files if f.schema_drift}),
     }
     if extractions:
@@ -54,7 +58,8 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             ensure_quarantine_tables(con)
             try:
                 guard = bad_share_guard(landing.max_bad_share)
-                files = load_landing_entity(con, landing.path, entity, log=context.log.info, guard=guard)
+                files = load_landing_entity(con, landing.path, entity, log=context.log.info, guard=guard,
+                                            options=landing.file_options(), warn=context.log.warning)
                 extractions = [
                     load_database_entity(con, source, entity, log=context.log.info, guard=guard)
                     for source in landing.database_sources_for(entity.name)

@@ -18,7 +18,7 @@ def build_raw_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
     return build_suite_check(
         asset_key=dg.AssetKey(["raw", entity.name]),
         name="raw_rules",
-        relation=entity.raw_table,
+        relation=entity.current_raw_table,
         rules=lambda: raw_row_rules(entity.name),
         columns=entity.columns,
         severity=dg.AssetCheckSeverity.WARN,

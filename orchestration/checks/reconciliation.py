@@ -34,6 +34,7 @@ def build_reconciliation_check(entity: Entity) -> dg.AssetChecksDefinition:
             metadata={
                 "received": counts.received, "staged": counts.staged, "quarantined": counts.quarantined,
                 "exact duplicates": counts.exact_duplicates, "superseded versions": counts.superseded,
+                "rows of earlier file versions": counts.earlier_file_versions,
                 "unaccounted": counts.received - counts.accounted, "recorded in": TABLE,
             },
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.database.config import DatabaseEntitySource, database_sources
+from ingestion.landing.options import FileOptions, file_options
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -21,6 +22,10 @@ class LandingZone(dg.ConfigurableResource):
     def path(self) -> Path:
         """The landing directory."""
         return Path(self.landing_dir)
+
+    def file_options(self) -> list[FileOptions]:
+        """The sources file's options for landing files (e.g. an encoding per glob)."""
+        return file_options(Path(self.sources_file) if self.sources_file else None)
 
     def database_sources_for(self, entity: str) -> list[DatabaseEntitySource]:
         """Return the database sources configured for an entity."""

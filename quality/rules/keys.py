@@ -27,11 +27,11 @@ def key_text(column: str) -> str:
 
 
 def accepted_keys_query(entity: str) -> str:
-    """SQL: the distinct keys of an entity's raw rows that are not quarantined (column `accepted_key`)."""
+    """SQL: the distinct keys of an entity's current raw rows that are not quarantined (column `accepted_key`)."""
     raw = ENTITIES[entity]
     (key,) = raw.key_columns  # only single-column keys are referenced
     return (
-        f"SELECT DISTINCT {key_text('accepted.' + key)} AS accepted_key FROM {raw.raw_table} AS accepted "
+        f"SELECT DISTINCT {key_text('accepted.' + key)} AS accepted_key FROM {raw.current_raw_table} AS accepted "
         f"ANTI JOIN quarantine.{entity} AS rejected "
         "ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number"
     )
@@ -43,7 +43,7 @@ def reference_rules(entity: str) -> list[RowRule]:
     for column, parent in ENTITIES[entity].references:
         raw = ENTITIES[parent]
         (parent_key,) = raw.key_columns
-        received = (f"SELECT DISTINCT {key_text(parent_key)} FROM {raw.raw_table} "
+        received = (f"SELECT DISTINCT {key_text(parent_key)} FROM {raw.current_raw_table} "
                     f"WHERE {key_text(parent_key)} IS NOT NULL")
         accepted = f"SELECT accepted_key FROM ({accepted_keys_query(parent)}) AS parents WHERE accepted_key IS NOT NULL"
         rules += [

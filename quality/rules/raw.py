@@ -176,12 +176,18 @@ def decoding_rules(entity: str) -> list[RowRule]:
     )]
 
 
+def record_rules(entity: str) -> list[RowRule]:
+    """A line of a JSON Lines file that is not a JSON object: the loader kept it, with `_parse_error`."""
+    return [RowRule(f"{entity}.line_is_a_record", entity, "_parse_error",
+                    "the line is not a JSON object (malformed JSON Lines)", "_parse_error IS NOT NULL")]
+
+
 def raw_row_rules(entity: str) -> list[RowRule]:
     """Every rule on the rows of an entity's raw table: on each row's values, then across rows.
 
     The rows a rule returns leave out the entity's personal columns (names, e-mail, phone).
     """
-    rules = (missing_key_rules(entity) + type_rules(entity) + status_rules(entity) + survey_rules(entity)
-             + decoding_rules(entity) + key_rules(entity))
+    rules = (record_rules(entity) + missing_key_rules(entity) + type_rules(entity) + status_rules(entity)
+             + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))
     hidden = tuple(sorted(ENTITIES[entity].pii_columns))
     return [replace(rule, hidden_columns=hidden) for rule in rules]
