@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 
-from orchestration.resources.dbt import dbt_cli_resource, keep_parse_state
+from orchestration.resources.dbt import dbt_cli_resource, environment_for_child, keep_parse_state
 
 
-def test_the_dbt_version_comes_from_the_installed_package_not_a_subprocess(monkeypatch):
+def test_the_dbt_version_comes_from_the_installed_package_not_a_subprocess(settings, monkeypatch):
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"dbt was started: {args}")
 
     monkeypatch.setattr(subprocess, "check_output", no_subprocess)
-    resource = dbt_cli_resource()
+    resource = dbt_cli_resource(settings)
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     assert resource._cli_version.major == 1  # dbt Core, so dagster-dbt keeps its adapter handle
 
@@ -47,3 +48,14 @@ def test_the_shared_state_is_where_dagster_dbt_seeds_invocations_from():
     dbt_project = retention_dbt_project()
     assert PARTIAL_PARSE_FILE_NAME == "partial_parse.msgpack"
     assert dbt_project.project_dir / _get_dbt_target_path() == dbt_project.project_dir / dbt_project.target_path
+
+
+def test_the_dbt_process_gets_its_settings_and_this_process_keeps_none_of_them(monkeypatch):
+    monkeypatch.setenv("RETENTION_WAREHOUSE", "/kept/as/it/was.duckdb")
+    monkeypatch.delenv("DBT_ENV_SECRET_RETENTION_PII_KEY", raising=False)
+    with environment_for_child({"RETENTION_WAREHOUSE": "/w.duckdb", "DBT_ENV_SECRET_RETENTION_PII_KEY": "k" * 20}):
+        seen = subprocess.run(["sh", "-c", "echo $RETENTION_WAREHOUSE $DBT_ENV_SECRET_RETENTION_PII_KEY"],
+                              capture_output=True, text=True, check=True).stdout
+    assert seen == f"/w.duckdb {'k' * 20}\n"
+    assert os.environ["RETENTION_WAREHOUSE"] == "/kept/as/it/was.duckdb"
+    assert "DBT_ENV_SECRET_RETENTION_PII_KEY" not in os.environ

@@ -53,6 +53,7 @@ RULE_FINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     # A line with an empty order_id names no order either.
     "order_items.order_id_known": ("order_items", ("orphan_order", "missing_key")),
     **{f"{entity}.text_decodes": (entity, ()) for entity in ENTITIES},
+    **{f"{entity}.line_is_a_record": (entity, ()) for entity in ENTITIES},
     # Type rules the generator's defects never break: excess decimals, values beyond their bounds, dates
     # before 1900 (a customer's updated_at only warns, like created_at).
     **{rule: (rule.split(".")[0], ()) for rule in (
@@ -165,7 +166,7 @@ def test_the_raw_check_reports_counts_and_failing_values_in_dagster(settings, ti
         "orders.status_mapped": [{"file": "orders/late.csv", "row": 3, "status": "teleported"}],
     }
     assert metadata["expectations failed"] == 3
-    assert ("raw.orders: 1 rows: ordered_at is not a timestamp; "
+    assert ("raw.orders__current: 1 rows: ordered_at is not a timestamp; "
             "e.g. {'file': 'orders/late.csv', 'row': 1, 'ordered_at': 'not-a-date'}") in metadata["summary"]
     assert metadata["data docs"].endswith("/data/data_docs/index.html")
     docs = (settings.data_docs_dir / "index.html").read_text(encoding="utf-8")

@@ -12,14 +12,14 @@ How the encoding is chosen, in one streaming pass that also hashes the file:
 2. a UTF-16 byte-order mark says UTF-16;
 3. a file that is valid UTF-8 is UTF-8; one that is almost (more valid
    multi-byte characters than broken sequences) is UTF-8 with a few broken bytes;
-4. otherwise charset-normalizer weighs the lines holding non-ASCII bytes
-   against the encodings exports here come in (GB18030 for Chinese CRMs,
-   Windows-1252 for Western Europe, Big5, Shift-JIS, ...). Every encoding
-   that reads the sample about as cleanly as the best is plausible; when they
-   all read it to the same text the guess is certain, otherwise the
-   preferred one is taken with a confidence of 1 / (number of different
-   readings), and the loader warns, naming the file and how to set its
-   encoding. A Latin-1 file is therefore never read as GB18030 (`J黵gen`):
+4. otherwise the lines holding non-ASCII bytes are read in each encoding
+   exports here come in (GB18030 for Chinese CRMs, Windows-1252 for Western
+   Europe, Big5, Shift-JIS, ...) and scored by charset-normalizer's mess
+   detector. Every encoding that reads the sample about as cleanly as the
+   best is plausible; when they all read it to the same text the guess is
+   certain, otherwise the preferred one is taken with a confidence of
+   1 / (number of different readings), and the loader warns, naming the file
+   and how to set its encoding. A Latin-1 file is therefore never read as GB18030 (`J黵gen`):
    that reading is far messier than Windows-1252's `Jürgen`.
 """
 
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
 
 CHUNK_BYTES = 8 * 1024 * 1024
 SAMPLE_BYTES = 512 * 1024
@@ -152,25 +152,24 @@ def fingerprint(path: Path, inspect_text: bool, encoding: str | None = None) -> 
 
 
 def detect(sample: bytes) -> tuple[str, float, tuple[str, ...]]:
-    """(encoding, confidence, encodings that read the sample differently) among CANDIDATE_ENCODINGS."""
-    matches = list(from_bytes(sample, cp_isolation=list(CANDIDATE_ENCODINGS)))
-    if not matches:
-        return CANDIDATE_ENCODINGS[0], 0.0, ()
-    best = min(match.chaos for match in matches)
-    plausible = [match for match in matches if match.chaos <= best + PLAUSIBLE_CHAOS_MARGIN]
+    """(encoding, confidence, encodings that read the sample differently) among CANDIDATE_ENCODINGS.
 
-    def rank(match) -> int:
-        # A match stands for every encoding that reads the sample to the same text.
-        names = {codecs.lookup(name).name for name in match.could_be_from_charset}
-        return min((i for i, name in enumerate(CANDIDATE_ENCODINGS) if codecs.lookup(name).name in names),
-                   default=len(CANDIDATE_ENCODINGS))
-
-    plausible.sort(key=rank)
-    readings = {str(match) for match in plausible}
-    chosen = CANDIDATE_ENCODINGS[rank(plausible[0])] if rank(plausible[0]) < len(CANDIDATE_ENCODINGS) \
-        else plausible[0].encoding
-    others = tuple(match.encoding for match in plausible[1:] if str(match) != str(plausible[0]))
-    return codecs.lookup(chosen).name, (1 - best) / len(readings), others
+    Each candidate reads the sample (undecodable bytes replaced) and is scored
+    by charset-normalizer's mess ratio plus its share of undecodable
+    characters, so a GB18030 file with one broken byte still reads best as
+    GB18030 rather than as clean-looking Cyrillic.
+    """
+    readings = []
+    for name in CANDIDATE_ENCODINGS:
+        text = sample.decode(name, errors="replace")
+        broken = text.count(REPLACEMENT) / max(len(text), 1)
+        readings.append((mess_ratio(text, maximum_threshold=1.0) + broken, name, text))
+    best = min(score for score, _, _ in readings)
+    plausible = [(name, text) for score, name, text in readings if score <= best + PLAUSIBLE_CHAOS_MARGIN]
+    chosen, chosen_text = plausible[0]  # CANDIDATE_ENCODINGS is in order of preference
+    distinct = {text for _, text in plausible}
+    others = tuple(name for name, text in plausible[1:] if text != chosen_text)
+    return codecs.lookup(chosen).name, max(0.0, 1 - best) / len(distinct), others
 
 
 def _decoded_chunks(path: Path, encoding: str) -> Iterator[str]:
