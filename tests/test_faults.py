@@ -171,3 +171,6 @@ def test_two_runs_at_once_take_turns_while_readers_call_all_the_time(tmp_path, t
     assert any(code == 0 for kind, code, _ in readers if kind == "sql")
     assert any("holds the warehouse now" in out for _, _, out in statuses)
     assert_equals_clean_run(data, clean_dir)
+    # The PII key is in no file the runs wrote: logs, run history, reports, serving files, dbt's artefacts.
+    written = [*tmp_path.rglob("*"), *(Path(__file__).parents[1] / "dbt_project" / "target").rglob("*")]
+    assert not [path for path in written if path.is_file() and TEST_PII_KEY.encode() in path.read_bytes()]
