@@ -120,7 +120,8 @@ def contract() -> dict[str, Entity]:
                    props.get("references"), bool(props.get("warn_only")))
             for column, props in spec["columns"].items()
         )
-        entities[name] = Entity(name, spec["source_system"], tuple(spec["key"]), columns, tuple(spec.get("version", ())))
+        entities[name] = Entity(name, spec["source_system"], tuple(spec["key"]), columns,
+                                tuple(spec.get("version", ())))
     return entities
 
 

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -112,11 +111,12 @@ WAIT_OPTION = click.option(
          "or 900; 0 = give up at once).")
 
 
-@main.command()
-@click.option("--as-of-date", default=None, help="As-of date T of the marts, YYYY-MM-DD (default: latest completed order).")
+@main.command(name="run")
+@click.option("--as-of-date", default=None,
+              help="As-of date T of the marts, YYYY-MM-DD (default: latest completed order).")
 @click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
 @WAIT_OPTION
-def run(as_of_date: str | None, quiet: bool, wait: float | None) -> None:
+def run_command(as_of_date: str | None, quiet: bool, wait: float | None) -> None:
     """Load new source data, build every model and run every check through Dagster, then print a summary."""
     settings = settings_with(as_of_date, wait)
     ok = run_and_summarise(settings, quiet)
@@ -141,8 +141,8 @@ def demo(customers: int, seed: int, fresh: bool, quiet: bool, wait: float | None
         with writer_lock(settings.warehouse_path, Holder.this_process("fresh-start", "retention demo --fresh"),
                          settings.lock_wait_seconds, progress=echo_progress):
             shutil.rmtree(settings.landing_dir, ignore_errors=True)
-            for path in (settings.warehouse_path, settings.warehouse_path.with_name(settings.warehouse_path.name + ".wal"),
-                         settings.run_report_path):
+            wal = settings.warehouse_path.with_name(settings.warehouse_path.name + ".wal")
+            for path in (settings.warehouse_path, wal, settings.run_report_path):
                 path.unlink(missing_ok=True)
     if not any(settings.landing_dir.glob("*/*")):
         click.echo(f"Generating demo data ({customers:,} customers) into {settings.landing_dir}")

@@ -74,6 +74,22 @@ def test_every_layer_has_its_quality_checks_and_the_gates_block(settings):
     assert blocking == {"bad_share_within_limit", "staging_rules", "reconciles_with_raw", "mart_rules"}
 
 
+def test_no_step_waits_for_a_pool_slot_and_no_run_for_a_queue_slot(settings, tmp_path, monkeypatch):
+    """A killed run once kept its pool slot and blocked every later run: one writer is the lock file now."""
+    from orchestration.instance import dagster_home
+
+    defs = build_definitions(settings)
+    pooled = {key for assets_def in defs.resolve_asset_graph().assets_defs if assets_def.is_executable
+              and assets_def.op.pool for key in assets_def.keys}
+    assert pooled == set()
+    assert not defs.resolve_job_def("refresh_warehouse").tags
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        config = instance.get_concurrency_config()
+    assert config.run_queue_config.tag_concurrency_limits == []
+
+
 def test_dbt_build_args():
     assert dbt_build_args({}) == ["build"]
     assert dbt_build_args({"reporting_time_zone": "Asia/Shanghai", "as_of_date": "2025-06-30"}) == [

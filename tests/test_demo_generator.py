@@ -63,7 +63,7 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str):
 def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path):
     first = generate_demo_data(tmp_path / "a", customers=800, seed=7, end_date=END)
     second = generate_demo_data(tmp_path / "b", customers=800, seed=7, end_date=END)
-    other = generate_demo_data(tmp_path / "c", customers=800, seed=8, end_date=END)
+    generate_demo_data(tmp_path / "c", customers=800, seed=8, end_date=END)
     assert files_digest(tmp_path / "a") == files_digest(tmp_path / "b")
     assert first.rows == second.rows
     assert files_digest(tmp_path / "a") != files_digest(tmp_path / "c")

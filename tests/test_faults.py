@@ -81,7 +81,8 @@ def parquet_rows(data_dir: Path) -> dict[str, list]:
 
 def assert_equals_clean_run(data_dir: Path, clean_dir: Path) -> None:
     """The marts (warehouse), serving file and Parquet files equal those of a clean run of the same files."""
-    assert relation_rows(data_dir / "warehouse.duckdb", "marts") == relation_rows(clean_dir / "warehouse.duckdb", "marts")
+    warehouse = relation_rows(data_dir / "warehouse.duckdb", "marts")
+    assert warehouse == relation_rows(clean_dir / "warehouse.duckdb", "marts")
     serving = relation_rows(data_dir / "serving" / "serving.duckdb", "marts")
     assert serving == relation_rows(clean_dir / "serving" / "serving.duckdb", "marts") and len(serving) >= 10
     assert parquet_rows(data_dir) == parquet_rows(clean_dir)

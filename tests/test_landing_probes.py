@@ -14,7 +14,8 @@ from ingestion.landing.options import FileOptions, file_options
 from orchestration.cli import main
 from quality.quarantine import judge_load, rebuild_quarantine
 
-HEADER = "customer_id,name,email,phone,company,industry,country,city,acquisition_channel,account_owner,created_at,updated_at\n"
+HEADER = ("customer_id,name,email,phone,company,industry,country,city,acquisition_channel,account_owner,created_at,"
+          "updated_at\n")
 GERMAN = HEADER + ("C7,Jürgen Müller,,,Müller & Söhne,Retail,Germany,Zürich,referral,Renée Faß,2024-01-02,2024-01-02\n"
                    "C8,Zoë Größer,,,Weiß GmbH,Tech,Austria,Köln,organic,Renée Faß,2024-01-03,2024-01-03\n")
 ORDERS_HEADER = "order_id,customer_id,ordered_at,status\n"
@@ -38,7 +39,8 @@ def test_an_uncertain_guess_warns_and_a_named_encoding_is_used_as_it_is(warehous
     # Two bytes of name: GB18030, Big5 and EUC-KR each read them as different CJK characters.
     short = (HEADER + "C9,张伟,,,,,,,,,2024-01-02,2024-01-02\n").encode("gb18030")
     (landing / "customers" / "short.csv").write_bytes(short)
-    (landing / "customers" / "kr.csv").write_bytes((HEADER + "K1,김민준,,,,,,,,,2024-01-02,2024-01-02\n").encode("euc_kr"))
+    korean = HEADER + "K1,김민준,,,,,,,,,2024-01-02,2024-01-02\n"
+    (landing / "customers" / "kr.csv").write_bytes(korean.encode("euc_kr"))
     warnings: list[str] = []
     options = [FileOptions("korean_crm", "customers/kr*.csv", "euc_kr")]
     load = load_landing_entity(warehouse, landing, CUSTOMERS, options=options, warn=warnings.append)
@@ -48,12 +50,14 @@ def test_an_uncertain_guess_warns_and_a_named_encoding_is_used_as_it_is(warehous
         f"customers/short.csv: {guessed.describe()}: if names or cities look wrong, name the file's encoding in "
         'the sources file (files: {<name>: {glob: "customers/short.csv", encoding: <encoding>}})']
     assert [f.encoding for f in load.files] == ["euc_kr", "gb18030"]
-    assert warehouse.execute("SELECT name FROM raw.customers ORDER BY customer_id").fetchall() == [("张伟",), ("김민준",)]
+    names = warehouse.execute("SELECT name FROM raw.customers ORDER BY customer_id").fetchall()
+    assert names == [("张伟",), ("김민준",)]
 
 
 def test_file_options_come_from_the_sources_file(tmp_path):
     sources = tmp_path / "sources.yml"
-    sources.write_text('files:\n  legacy:\n    glob: "customers/legacy_*.csv"\n    encoding: latin-1\n', encoding="utf-8")
+    sources.write_text('files:\n  legacy:\n    glob: "customers/legacy_*.csv"\n    encoding: latin-1\n',
+                       encoding="utf-8")
     (option,) = file_options(sources)
     assert option == FileOptions("legacy", "customers/legacy_*.csv", "latin-1")
     assert option.matches("customers/legacy_2024.csv") and not option.matches("orders/legacy_2024.csv")
@@ -121,7 +125,8 @@ def test_a_vanished_file_keeps_its_rows_says_so_and_is_forgotten_only_on_purpose
     refused = runner.invoke(main, ["forget", "orders/keep.csv"])
     assert refused.exit_code == 2 and "orders/keep.csv still in" in refused.output
     unknown = runner.invoke(main, ["forget", "orders/never.csv"])
-    assert unknown.exit_code == 2 and unknown.output.startswith("error: orders/never.csv: no file of that path was loaded")
+    assert unknown.exit_code == 2
+    assert unknown.output.startswith("error: orders/never.csv: no file of that path was loaded")
     result = runner.invoke(main, ["forget", "orders/gone.csv"])
     assert result.exit_code == 0, result.output
     assert result.output == ("orders/gone.csv: removed 2 orders rows (1 version) from raw; the next run rebuilds "

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from ingestion.demo import generate_demo_data
-from tests.mart_fixture import dbt, load_raw
 from orchestration.assets.dbt import dbt_build_args
+from tests.mart_fixture import dbt, load_raw
 from tests.reference.pandas_marts import compute_marts
 
 pytestmark = pytest.mark.slow

@@ -14,10 +14,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.serving.readers import open_published
 from orchestration.report import charts
 from orchestration.report.build import build_report
-from tests.browser import artifacts_dir, chart_sections, chromium_or_skip, rendered_dom, screenshot
+from orchestration.serving.readers import open_published
+from tests.browser import (
+    artifacts_dir,
+    chart_sections,
+    chromium_or_skip,
+    rendered_dom,
+    screenshot,
+)
 from tests.mart_fixture import build_marts_with_predictions
 
 pytestmark = pytest.mark.slow

@@ -160,7 +160,8 @@ def load_landing_entity(
     for path in result.unknown_files:
         result.warnings.append(unreadable_warning(path))
     for number, landing_file in enumerate(files, start=1):
-        outcome = load_landing_file(con, entity, landing_file, guard, options_for(options or [], landing_file.relative_path))
+        file_options = options_for(options or [], landing_file.relative_path)
+        outcome = load_landing_file(con, entity, landing_file, guard, file_options)
         result.files.append(outcome)
         log(f"[{number}/{len(files)}] {landing_file.relative_path}: {outcome.note}")
         if outcome.warning:

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo
 
 
+INTERRUPTED = ("interrupted (Ctrl-C or SIGTERM) before it finished; nothing half-done was published, and the next "
+               "run starts from the data as it is")
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """Whether a run succeeded and, if not, what failed, in words; with the warehouse summary it left."""
@@ -44,6 +48,8 @@ def root_cause(error: SerializableErrorInfo | None) -> str:
         return "failed"
     while error.cause is not None:
         error = error.cause
+    if error.cls_name == "DagsterExecutionInterruptedError":
+        return INTERRUPTED
     message = error.message.strip()
     # Dagster writes "package.module.ErrorClass: text"; the user needs the text.
     name = f"{error.cls_name}: " if error.cls_name else None

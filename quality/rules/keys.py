@@ -21,6 +21,7 @@ from __future__ import annotations
 from ingestion.contract import ENTITIES
 from quality.rules.row_rule import RowRule
 
+
 def key_text(column: str) -> str:
     """SQL: a key column as compared everywhere (trimmed, empty = NULL)."""
     return f"nullif(trim({column}), '')"
