@@ -4,9 +4,10 @@
   inside DuckDB (GX has no DuckDB datasource of its own).
 - `rules`: row-level rules (an SQL predicate and the reason in words); the raw
   layer's come from the source contract.
-- `suites`: GX expectation suites built from the contract and the rules.
+- `suites`: GX expectation suites built from the contract and the rules;
+- `quarantine`, `reconciliation`: the raw rows set aside, and the count that
+  proves every received row ended somewhere;
+- `validation`, `data_docs`: running a suite, its figures and the HTML Data Docs.
 
-The Dagster asset checks with severities, the staging and mart suites and the
-quarantine come next (issue 4); until then the dbt tests of the models are the
-checks that run in the pipeline.
+orchestration/checks makes Dagster asset checks of them, with their severities.
 """

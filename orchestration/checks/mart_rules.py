@@ -1,6 +1,6 @@
 """One blocking asset check per mart family: the bounds and invariants of METRICS.md, run by GX.
 
-A failure keeps the marts from being published (issue 6 publishes only after these pass).
+A failure keeps the marts from being published: serving/marts runs only after these pass.
 """
 
 import dagster as dg

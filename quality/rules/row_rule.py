@@ -2,7 +2,7 @@
 
 The same rule serves two purposes: as a Great Expectations
 `UnexpectedRowsExpectation` (a check with counts and examples) and, for the
-quarantine of issue 4, as the filter that moves the breaking rows aside. One
+quarantine, as the filter that moves the breaking rows aside. One
 definition, so the check and the quarantine cannot disagree.
 """
 
