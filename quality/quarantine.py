@@ -136,7 +136,7 @@ class RuleBreach:
         """E.g. `ordered_at is not a timestamp: 12 rows, first row 17 (ordered_at = 'not-a-date')`."""
         if self.rule.column.startswith("("):
             value = ""
-        elif self.rule.column in self.rule.hidden_columns:
+        elif not self.rule.shows(self.rule.column):
             value = f" ({self.rule.column}: personal data, not shown)"
         elif self.example_value is None or not str(self.example_value).strip():
             value = f" ({self.rule.column} empty)"

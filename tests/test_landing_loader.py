@@ -184,4 +184,4 @@ def test_entity_without_a_folder_gets_an_empty_raw_table_with_contract_columns(w
     ).fetchall()]
     assert columns[: len(ORDERS.columns)] == list(ORDERS.columns)
     assert columns[len(ORDERS.columns):] == ["_source", "_source_file", "_loaded_at", "_row_number", "_load_id",
-                                             "_parse_error"]
+                                             "_parse_error", "_unparsed_line"]

@@ -42,7 +42,7 @@ from ingestion.raw.manifest import (
     record_load,
     utc_now,
 )
-from ingestion.raw.tables import Lineage, append_to_raw, ensure_raw_table, source_columns
+from ingestion.raw.tables import LINEAGE_COLUMNS, Lineage, append_to_raw, ensure_raw_table, source_columns
 
 # Called with (connection, entity, load id, file) after a file's rows are in raw
 # and before they are committed; raising LoadError rolls the file back.
@@ -64,7 +64,7 @@ class LoadError(RuntimeError):
 def schema_drift(entity: Entity, columns: list[str]) -> tuple[list[str], list[str]]:
     """Return (contract columns missing, columns not in the contract) of a file's header."""
     missing = [c for c in entity.columns if c not in columns]
-    unexpected = [c for c in columns if c not in entity.columns and c not in ("_row_number", "_parse_error")]
+    unexpected = [c for c in columns if c not in entity.columns and c not in LINEAGE_COLUMNS]
     return missing, unexpected
 
 
@@ -79,7 +79,7 @@ def refuse_missing_required_columns(entity: Entity, source_name: str, columns: l
         close = difflib.get_close_matches(column, unexpected, n=1, cutoff=0.5)
         hint = f" (renamed to {close[0]!r}?)" if close else ""
         problems.append(f"{column!r}{hint}")
-    shown = [c for c in columns if c not in ("_row_number", "_parse_error")]
+    shown = [c for c in columns if c not in LINEAGE_COLUMNS]
     has = f"the file has {', '.join(repr(c) for c in shown)}" if shown else "the file has no columns at all"
     raise LoadError(
         f"{source_name}: no column{'s' if len(problems) > 1 else ''} {', '.join(problems)}, "

@@ -49,8 +49,9 @@ def jsonl_select(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list]
 
     Each line is parsed on its own, so one malformed line costs that line,
     not the file: it arrives as a row with every column empty and
-    `_parse_error` saying what is wrong (not JSON, or JSON but not an object),
-    and the raw rules quarantine it with its line number. The keys are
+    `_parse_error` saying what is wrong (not JSON, or JSON but not an object;
+    never the line's text, which may hold contact details), and the raw rules
+    quarantine it with its line number. The keys are
     discovered over the whole file first, so a key that appears only late is
     kept, and a value of an unexpected type never fails the read (nested
     values arrive as their JSON text).
@@ -63,9 +64,10 @@ def jsonl_select(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list]
     projection = "".join(f"struct_extract(fields, {_literal(key)}) AS {quote_identifier(key)}, " for key in keys)
     return (
         f"SELECT {projection}_row_number, "
-        "CASE WHEN record IS NULL THEN 'line ' || _row_number || ' is not valid JSON: ' || left(trim(line), 80) "
+        "CASE WHEN record IS NULL THEN 'line ' || _row_number || ' is not valid JSON' "
         "WHEN json_type(record) <> 'OBJECT' THEN 'line ' || _row_number || ' is a JSON ' "
-        "|| lower(json_type(record)) || ', not an object' END AS _parse_error "
+        "|| lower(json_type(record)) || ', not an object' END AS _parse_error, "
+        "CASE WHEN record IS NULL OR json_type(record) <> 'OBJECT' THEN line END AS _unparsed_line "
         f"FROM (SELECT *, CASE WHEN json_type(record) = 'OBJECT' THEN try(from_json(record, {schema})) END AS fields "
         f"FROM ({parsed}) AS lines WHERE nullif(trim(line), '') IS NOT NULL) AS records",
         [str(path)],

@@ -28,7 +28,10 @@ LINEAGE_COLUMNS: dict[str, str] = {
     "_load_id": "VARCHAR",  # the load in raw._load_manifest that brought the row
     # Why the line could not be read as a record (a malformed JSON line); NULL for every readable row.
     "_parse_error": "VARCHAR",
+    # That line as received, so nothing is lost; never shown (it may hold contact details).
+    "_unparsed_line": "VARCHAR",
 }
+UNSHOWN_LINEAGE = frozenset({"_unparsed_line"})
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,13 @@ def append_to_raw(
     """Append the rows of `select_sql` to the entity's raw table and return how many.
 
     `select_sql` yields the source's columns plus `_row_number` (and
-    `_parse_error` where a line may not be a record). Columns the
+    `_parse_error`, `_unparsed_line` where a line may not be a record). Columns the
     raw table has not seen yet are added (schema drift is kept, not dropped);
     contract columns the source lacks stay NULL.
     """
     ensure_raw_table(con, entity)
     described = source_columns(con, select_sql, params)
-    incoming = [c for c in described if c not in ("_row_number", "_parse_error")]
+    incoming = [c for c in described if c not in ("_row_number", "_parse_error", "_unparsed_line")]
     parse_error = "_parse_error" in described
     known = set(raw_table_columns(con, entity))
     for column in incoming:
@@ -102,7 +105,7 @@ def append_to_raw(
     sql = f"""
         INSERT INTO {entity.raw_table} BY NAME
         SELECT {casts + ',' if casts else ''}
-               CAST(_row_number AS BIGINT) AS _row_number,{' _parse_error,' if parse_error else ''}
+               CAST(_row_number AS BIGINT) AS _row_number,{' _parse_error, _unparsed_line,' if parse_error else ''}
                ? AS _source, ? AS _source_file, CAST(? AS TIMESTAMP) AS _loaded_at, ? AS _load_id
         FROM ({select_sql}) AS src
     """

@@ -12,7 +12,16 @@ from ingestion.contract import ENTITIES, Entity
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import DuckDBWarehouse
-from quality.quarantine import SCHEMA, QuarantineCounts, quarantine_counts, rebuild_quarantine
+from quality.quarantine import (
+    OWN_DEFECT_COLUMN,
+    REASON_COLUMN,
+    RULE_COLUMN,
+    SCHEMA,
+    QuarantineCounts,
+    quarantine_counts,
+    rebuild_quarantine,
+)
+from quality.rules.raw import shown_raw_columns
 
 
 def quarantine_key(entity: Entity) -> dg.AssetKey:
@@ -43,7 +52,8 @@ def build_quarantine_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows quarantined": dg.MetadataValue.int(counts.quarantined),
                 "quarantined share": dg.MetadataValue.float(round(counts.share, 6)),
                 "rows per rule": dg.MetadataValue.json(by_rule),
-                **table_metadata(con, SCHEMA, entity.name, hidden=entity.pii_columns),
+                **table_metadata(con, SCHEMA, entity.name,
+                                 shown=(*shown_raw_columns(entity.name), RULE_COLUMN, REASON_COLUMN, OWN_DEFECT_COLUMN)),
             }
         return dg.MaterializeResult(metadata=metadata)
 

@@ -9,6 +9,7 @@ from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.quarantine import BadShareExceeded, bad_share_guard, ensure_quarantine_tables
+from quality.rules.raw import shown_raw_columns
 
 
 def load_summary(files: EntityLoad, extractions: list[DatabaseLoad]) -> dict[str, object]:
@@ -70,7 +71,7 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
                 if outcome.status == "new_version":
                     context.log.warning(f"{outcome.relative_path}: {outcome.note}")
             metadata = {**load_summary(files, extractions),
-                        **table_metadata(con, "raw", entity.name, hidden=entity.pii_columns)}
+                        **table_metadata(con, "raw", entity.name, shown=shown_raw_columns(entity.name))}
         return dg.MaterializeResult(metadata=metadata)
 
     return raw_entity

@@ -6,7 +6,12 @@ import dagster as dg
 import duckdb
 
 PREVIEW_ROWS = 5
-HIDDEN_VALUE = "(personal data)"
+HIDDEN_VALUE = "(hidden)"
+
+
+def quote(name: str) -> str:
+    """A column name as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.TableSchema:
@@ -20,9 +25,11 @@ def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.
 
 
 def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit: int = PREVIEW_ROWS,
-                     hidden: frozenset[str] = frozenset()) -> str:
-    """Return the first rows of a table as a Markdown table, the `hidden` columns' values masked."""
-    masked = [f"CASE WHEN {column} IS NOT NULL THEN '{HIDDEN_VALUE}' END AS {column}" for column in sorted(hidden)]
+                     shown: tuple[str, ...] | None = None) -> str:
+    """Return the first rows of a table as a Markdown table; with `shown`, every other column's values masked."""
+    names = [d[0] for d in con.execute(f"SELECT * FROM {qualified_table} LIMIT 0").description]
+    hidden = [] if shown is None else [name for name in names if name not in shown]
+    masked = [f"CASE WHEN {quote(c)} IS NOT NULL THEN '{HIDDEN_VALUE}' END AS {quote(c)}" for c in hidden]
     columns = f"* REPLACE ({', '.join(masked)})" if masked else "*"
     relation = con.sql(f"SELECT {columns} FROM {qualified_table} LIMIT {int(limit)}")
     header = "| " + " | ".join(relation.columns) + " |"
@@ -37,11 +44,12 @@ def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str,
-                   hidden: frozenset[str] = frozenset()) -> dict[str, object]:
+                   shown: tuple[str, ...] | None = None) -> dict[str, object]:
     """Return row count, column schema and preview of a table, as Dagster metadata.
 
-    The preview masks the `hidden` columns (personal data): the run history in
-    the UI must never show a contact value.
+    With `shown`, the preview masks every other column (personal data, and
+    columns outside the contract whose content nobody vouched for): the run
+    history in the UI must never show a contact value.
     """
     qualified = f'"{schema}"."{table}"'
     (row_count,) = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()
@@ -49,5 +57,5 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str,
         "dagster/row_count": dg.MetadataValue.int(int(row_count)),
         "dagster/column_schema": table_schema(con, schema, table),
         "dagster/table_name": f"{schema}.{table}",
-        "preview": dg.MetadataValue.md(preview_markdown(con, qualified, hidden=hidden)),
+        "preview": dg.MetadataValue.md(preview_markdown(con, qualified, shown=shown)),
     }

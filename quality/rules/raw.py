@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ingestion.contract import ENTITIES, Column
+from ingestion.raw.tables import LINEAGE_COLUMNS, UNSHOWN_LINEAGE
 from quality.rules.keys import key_rules
 from quality.rules.row_rule import WARNING, RowRule
 
@@ -185,9 +186,17 @@ def record_rules(entity: str) -> list[RowRule]:
 def raw_row_rules(entity: str) -> list[RowRule]:
     """Every rule on the rows of an entity's raw table: on each row's values, then across rows.
 
-    The rows a rule returns leave out the entity's personal columns (names, e-mail, phone).
+    The rows a rule returns show only the lineage and the contract's columns
+    without personal data: no name, e-mail or phone, and no column outside
+    the contract, whose content nobody has vouched for.
     """
     rules = (record_rules(entity) + missing_key_rules(entity) + type_rules(entity) + status_rules(entity)
              + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))
-    hidden = tuple(sorted(ENTITIES[entity].pii_columns))
-    return [replace(rule, hidden_columns=hidden) for rule in rules]
+    return [replace(rule, shown_columns=shown_raw_columns(entity)) for rule in rules]
+
+
+def shown_raw_columns(entity: str) -> tuple[str, ...]:
+    """The raw columns a check or preview may show: lineage and the contract's non-personal columns."""
+    spec = ENTITIES[entity]
+    lineage = (c for c in LINEAGE_COLUMNS if c not in UNSHOWN_LINEAGE)
+    return (*lineage, *(c for c in spec.columns if c not in spec.pii_columns))

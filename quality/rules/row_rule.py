@@ -35,9 +35,14 @@ class RowRule:
     # A whole query instead of `SELECT * FROM {batch} WHERE predicate`, for
     # invariants across tables: it returns one row per broken case.
     rows_query: str | None = None
-    # Columns with personal data that the rows a check returns leave out, so that no
-    # check result, sample, log or Data Docs page ever shows a name, e-mail or phone.
+    # What the rows a check returns may show, so that no check result, sample, log or Data Docs page
+    # ever shows a name, e-mail or phone: only these columns (all when empty), minus the hidden ones.
+    shown_columns: tuple[str, ...] = ()
     hidden_columns: tuple[str, ...] = ()
+
+    def shows(self, column: str) -> bool:
+        """Whether the rows this rule returns may show `column`."""
+        return column not in self.hidden_columns and (not self.shown_columns or column in self.shown_columns)
 
     def predicate_on(self, relation: str) -> str:
         """The predicate with `{batch}` replaced by `relation` (a table name or a parenthesised query)."""
@@ -47,5 +52,8 @@ class RowRule:
         """SELECT of the rows breaking the rule (GX substitutes `{batch}` with the validated table)."""
         if self.rows_query is not None:
             return self.rows_query.replace("{batch}", relation)
-        columns = f"* EXCLUDE ({', '.join(self.hidden_columns)})" if self.hidden_columns else "*"
+        if self.shown_columns:
+            columns = ", ".join(c for c in self.shown_columns if c not in self.hidden_columns)
+        else:
+            columns = f"* EXCLUDE ({', '.join(self.hidden_columns)})" if self.hidden_columns else "*"
         return f"SELECT {columns} FROM {relation} WHERE {self.predicate_on(relation)}"
