@@ -61,8 +61,8 @@ def test_real_data_without_a_key_does_not_run(settings, tiny_landing, monkeypatc
     outcome = run_refresh(dataclasses.replace(settings, pii_key=None), persist_run=False)
     assert not outcome.success
     (message,) = outcome.failures
-    assert message.startswith(f"RETENTION_PII_KEY is not set, and {settings.landing_dir} holds data other than the "
-                              "generated demo files")
+    assert message.startswith(f"RETENTION_PII_KEY is not set, and the data is not only the generated demo files "
+                              f"({settings.landing_dir} or the warehouse holds other data)")
     assert "export RETENTION_PII_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')" in message
     assert not settings.warehouse_path.exists()  # refused before the first step
 
@@ -74,12 +74,19 @@ def test_real_data_without_a_key_does_not_run(settings, tiny_landing, monkeypatc
 
 def test_only_unchanged_demo_files_run_with_the_demo_key(tmp_path):
     landing = tmp_path / "landing"
-    generate_demo_data(landing, customers=30, seed=5)
+    report = generate_demo_data(landing, customers=30, seed=5)
     warnings: list[str] = []
     assert resolve_pii_key(None, landing, None, warn=warnings.append) == DEMO_KEY
     assert warnings == ["RETENTION_PII_KEY is not set: the demo data is pseudonymised with the published demo key; "
                         "real data needs a key of its own"]
     assert resolve_pii_key(TEST_PII_KEY, landing, None) == TEST_PII_KEY
+    # The warehouse's loads count too: rows of real files stay after the files have left the landing directory.
+    demo_loads = [("files", path, digest) for path, digest in report.file_hashes.items()]
+    assert resolve_pii_key(None, landing, None, loaded=demo_loads) == DEMO_KEY
+    with pytest.raises(PiiKeyMissing):
+        resolve_pii_key(None, landing, None, loaded=[*demo_loads, ("files", "customers/real.csv", "0" * 64)])
+    with pytest.raises(PiiKeyMissing):
+        resolve_pii_key(None, landing, None, loaded=[("database:crm", "public.customers", None)])
 
     sources = tmp_path / "sources.yml"
     sources.write_text("databases:\n  crm:\n    url: sqlite:///crm.db\n    entities:\n      customers:\n"

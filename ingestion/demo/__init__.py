@@ -6,6 +6,6 @@ the layout, `behaviour` for how customers behave and `defects` for the
 deliberately broken rows used to exercise the quality gates.
 """
 
-from ingestion.demo.generator import DemoReport, generate_demo_data, is_demo_landing
+from ingestion.demo.generator import DemoReport, generate_demo_data, is_demo_data
 
-__all__ = ["DemoReport", "generate_demo_data", "is_demo_landing"]
+__all__ = ["DemoReport", "generate_demo_data", "is_demo_data"]

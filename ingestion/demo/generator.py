@@ -18,6 +18,7 @@ single-threaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -67,8 +68,10 @@ class DemoReport:
     seconds: float
     defects: dict[str, dict[str, int]]
     parameters: dict[str, object] = field(default_factory=dict)
-    # {path relative to the landing dir: bytes}: what tells the demo's own files from anything added later.
+    # {path relative to the landing dir: bytes} and {path: SHA-256}: what tells the demo's own files from
+    # anything added later, in the landing directory (sizes) and in the warehouse's load manifest (hashes).
     file_sizes: dict[str, int] = field(default_factory=dict)
+    file_hashes: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The report as JSON (paths as strings), as written to `_demo_report.json`."""
@@ -78,18 +81,35 @@ class DemoReport:
         return json.dumps(content, indent=2, ensure_ascii=False, default=str)
 
 
-def is_demo_landing(landing_dir: Path, data_files: list[Path]) -> bool:
-    """Whether every one of `data_files` is a file the demo generator wrote there, unchanged (same size).
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    Only generated data may run with the published demo PII key: one file of
-    any other origin, or a demo file edited since, makes the landing real data.
+
+def is_demo_data(landing_dir: Path, data_files: list[Path], loaded: list[tuple[str, str, str | None]] = ()) -> bool:
+    """Whether the data is the generated demo data and nothing else.
+
+    Every one of `data_files` must be a file the generator wrote there,
+    unchanged (same size), and every load in the warehouse (`loaded`: source,
+    file, content hash from its manifest) must be one of them, same content:
+    only then may a run use the published demo PII key. One file of any other
+    origin, a demo file edited since, a database source, or real data loaded
+    before (whose rows the warehouse keeps), and it is real data.
     """
     try:
-        written = json.loads((landing_dir / REPORT_FILE).read_text(encoding="utf-8")).get("file_sizes") or {}
+        report = json.loads((landing_dir / REPORT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return bool(data_files) and all(
-        written.get(path.relative_to(landing_dir).as_posix()) == path.stat().st_size for path in data_files)
+    sizes, hashes = report.get("file_sizes") or {}, report.get("file_hashes") or {}
+    landing_is_demo = bool(data_files) and all(
+        sizes.get(path.relative_to(landing_dir).as_posix()) == path.stat().st_size for path in data_files)
+    loads_are_demo = all(source == "files" and hashes.get(source_file) == content_hash
+                         for source, source_file, content_hash in loaded)
+    return landing_is_demo and loads_are_demo
 
 
 def entity_formats(file_format: str, defect_rate: float) -> dict[str, str]:
@@ -202,6 +222,7 @@ def generate_demo_data(
             "files_per_entity": files_per_entity,
         },
         file_sizes={path.relative_to(landing_dir).as_posix(): path.stat().st_size for path in files},
+        file_hashes={path.relative_to(landing_dir).as_posix(): sha256_of(path) for path in files},
     )
     (landing_dir / REPORT_FILE).write_text(report.to_json() + "\n", encoding="utf-8")
     say(f"done in {report.seconds:.1f} s: " + ", ".join(f"{e} {n:,}" for e, n in rows.items()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 
@@ -76,6 +77,21 @@ def new_load_id() -> str:
 def utc_now() -> datetime:
     """Return the current UTC time without tzinfo (DuckDB TIMESTAMP semantics)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def manifest_loads(warehouse: Path) -> list[tuple[str, str, str | None]]:
+    """(source, source file, content hash) of every load recorded in a warehouse file; [] when it has none.
+
+    Opens the file read-only: only for a process that holds the warehouse (a run), never for readers.
+    """
+    if not warehouse.exists():
+        return []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                             "AND table_name = '_load_manifest'").fetchone()[0]
+        if not exists:
+            return []
+        return con.execute(f"SELECT source, source_file, content_hash FROM {MANIFEST_TABLE}").fetchall()
 
 
 def loaded_versions(con: duckdb.DuckDBPyConnection, entity: str, source_file: str) -> list[tuple[int, str]]:

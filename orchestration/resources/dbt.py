@@ -20,7 +20,14 @@ from pydantic import PrivateAttr
 from ingestion.contract import ENTITIES, dbt_vars
 from ingestion.database.config import database_sources
 from ingestion.landing.discovery import landing_files
-from ingestion.pii import DBT_SECRET_VARIABLE, DEMO_KEY, KEY_ENVIRONMENT_VARIABLE, KEY_HINT, key_problem
+from ingestion.pii import (
+    DBT_SECRET_VARIABLE,
+    DEMO_KEY,
+    KEY_ENVIRONMENT_VARIABLE,
+    KEY_HINT,
+    key_problem,
+)
+from ingestion.raw.manifest import manifest_loads
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 
@@ -96,26 +103,29 @@ class PiiKeyMissing(ValueError):
 
 
 def resolve_pii_key(key: str | None, landing_dir: Path, sources_file: Path | None,
-                    warn: Callable[[str], None] = lambda _: None) -> str:
+                    warn: Callable[[str], None] = lambda _: None,
+                    loaded: list[tuple[str, str, str | None]] = ()) -> str:
     """The key that pseudonymises this run's contact data.
 
     `key` (RETENTION_PII_KEY) when it is fit for real data. Without one, only
     the generated demo data may run, with the published demo key (a warning
-    says so); anything else raises PiiKeyMissing.
+    says so): the landing files and every load in the warehouse (`loaded`,
+    from its manifest) must be the demo's own. Anything else raises PiiKeyMissing.
     """
     problem = key_problem(key)
     if problem is None:
         return key
-    from ingestion.demo import is_demo_landing
+    from ingestion.demo import is_demo_data
 
     files = [f.path for entity in ENTITIES for f in landing_files(landing_dir, entity)[0]]
-    if not database_sources(sources_file) and is_demo_landing(landing_dir, files):
+    if not database_sources(sources_file) and is_demo_data(landing_dir, files, loaded):
         warn(f"{problem}: the demo data is pseudonymised with the published demo key; "
              "real data needs a key of its own")
         return DEMO_KEY
     raise PiiKeyMissing(
-        f"{problem}, and {landing_dir} holds data other than the generated demo files: contact details "
-        f"(e-mail, phone) cannot be pseudonymised safely without a secret key. To run, {KEY_HINT}")
+        f"{problem}, and the data is not only the generated demo files ({landing_dir} or the warehouse holds "
+        f"other data): contact details (e-mail, phone) cannot be pseudonymised safely without a secret key. "
+        f"To run, {KEY_HINT}")
 
 
 @contextmanager
@@ -177,7 +187,15 @@ class RetentionDbtCliResource(DbtCliResource):
         return values
 
     def cli(self, args: list[str], **kwargs: Any):
-        """dbt, started with this deployment's environment (see environment_for_child)."""
+        """dbt, started with this deployment's environment (see environment_for_child).
+
+        With the demo key, the warehouse's loads are checked too (its rows
+        outlive their landing files): real data loaded before refuses it.
+        """
+        if self._resolved_key == DEMO_KEY:
+            sources = Path(self.sources_file) if self.sources_file else None
+            resolve_pii_key(self.pii_key, Path(self.landing_dir), sources,
+                            loaded=manifest_loads(Path(self.warehouse_path)))
         with environment_for_child(self.dbt_environment()):
             return super().cli(args, **kwargs)
 
