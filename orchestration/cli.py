@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from orchestration.runs.lock import Holder, WarehouseBusy, current_holder, writer_lock
+from orchestration.runs.lock import MAX_WAIT_SECONDS, Holder, WarehouseBusy, current_holder, writer_lock
 from orchestration.settings import PROJECT_ROOT, Settings, validated_as_of_date
 
 # Exceptions a user can act on; anything else is a bug and keeps its traceback.
@@ -106,7 +106,7 @@ def generate(customers: int, seed: int, end_date, defect_rate: float, file_forma
 
 
 WAIT_OPTION = click.option(
-    "--wait", type=click.FloatRange(0), default=None,
+    "--wait", type=click.FloatRange(0, MAX_WAIT_SECONDS), default=None,
     help="Seconds to wait for another run of the same warehouse to finish (default $RETENTION_LOCK_WAIT_SECONDS "
          "or 900; 0 = give up at once).")
 

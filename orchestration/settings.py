@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from orchestration.runs.lock import DEFAULT_WAIT_SECONDS
+from orchestration.runs.lock import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -130,8 +130,10 @@ def validated_seconds(text: str | None, default: float) -> float:
         seconds = float(text)
     except ValueError:
         seconds = -1.0
-    if seconds < 0:
-        raise ValueError(f"RETENTION_LOCK_WAIT_SECONDS={text!r} is not a number of seconds (e.g. 900; 0 = do not wait)")
+    # No wait may be unbounded: infinity and NaN are refused, and a day is the most.
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise ValueError(f"RETENTION_LOCK_WAIT_SECONDS={text!r} is not a number of seconds from 0 to "
+                         f"{MAX_WAIT_SECONDS:.0f} (e.g. 900; 0 = do not wait)")
     return seconds
 
 

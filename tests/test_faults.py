@@ -20,6 +20,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from ingestion.pii import hmac_pads
 from orchestration.runs.lock import lock_path
 from orchestration.serving.publish import COMPLETE_MARKER
 from tests.fixtures import TEST_PII_KEY, write_tiny_landing
@@ -125,6 +126,18 @@ def test_a_run_killed_in_a_step_or_while_publishing_never_blocks_the_next(tmp_pa
     assert run_statuses(tmp_path)[killed_run] == "FAILURE"
     assert lock_path(data / "warehouse.duckdb").read_text() == ""  # released
 
+    # 1b. SIGKILL to the run's process alone while dbt builds the marts: its dbt process goes on, and the
+    # next run stops it (the killed run had noted it) before it opens the warehouse.
+    second = start(["run"], env, tmp_path / "parent_killed.log")
+    wait_until(lambda: "dbt_marts - Running dbt command" in (tmp_path / "parent_killed.log").read_text())
+    wait_until(lambda: json.loads(lock_path(data / "warehouse.duckdb").read_text()).get("children", [])[1:])
+    os.kill(second.pid, signal.SIGKILL)
+    second.wait()
+    dbt_pid = json.loads(lock_path(data / "warehouse.duckdb").read_text())["children"][-1][0]
+    code, output = run_to_end(env, tmp_path / "after_parent_kill.log")
+    assert code == 0, output
+    assert not Path(f"/proc/{dbt_pid}").exists() or "zombie" in Path(f"/proc/{dbt_pid}/status").read_text().lower()
+
     # 2. SIGKILL while the marts are being published: a version folder exists that is not complete.
     versions = data / "serving" / "parquet" / "versions"
     before = {p.name for p in versions.iterdir()}
@@ -146,6 +159,7 @@ def test_a_run_killed_in_a_step_or_while_publishing_never_blocks_the_next(tmp_pa
 
 def test_two_runs_at_once_take_turns_while_readers_call_all_the_time(tmp_path, tiny_run_once):
     clean_dir, _ = tiny_run_once
+    began = time.time()
     env = environment(tmp_path)
     data = tmp_path / "data"
     write_tiny_landing(data / "landing")
@@ -172,6 +186,11 @@ def test_two_runs_at_once_take_turns_while_readers_call_all_the_time(tmp_path, t
     assert any(code == 0 for kind, code, _ in readers if kind == "sql")
     assert any("holds the warehouse now" in out for _, _, out in statuses)
     assert_equals_clean_run(data, clean_dir)
-    # The PII key is in no file the runs wrote: logs, run history, reports, serving files, dbt's artefacts.
-    written = [*tmp_path.rglob("*"), *(Path(__file__).parents[1] / "dbt_project" / "target").rglob("*")]
-    assert not [path for path in written if path.is_file() and TEST_PII_KEY.encode() in path.read_bytes()]
+    # The PII key, and the HMAC pads that stand for it, are in no file the runs wrote: logs, run history,
+    # reports, serving files, the warehouse, dbt's artefacts and logs.
+    secrets = [TEST_PII_KEY.encode(), *(pad for pads in hmac_pads(TEST_PII_KEY) for pad in (pads, pads.hex().encode()))]
+    dbt_files = [p for p in (Path(__file__).parents[1] / "dbt_project").rglob("*")
+                 if p.is_file() and p.stat().st_mtime >= began]
+    written = [*(p for p in tmp_path.rglob("*") if p.is_file()), *dbt_files]
+    leaks = [path for path in written if any(s in path.read_bytes() for s in secrets)]
+    assert leaks == []

@@ -206,3 +206,35 @@ def test_a_malformed_json_line_costs_that_line_only(warehouse, tmp_path):
     from quality.rules.raw import raw_row_rules
     assert all("_unparsed_line" not in rule.unexpected_rows_query("raw.interactions__current")
                for rule in raw_row_rules("interactions"))
+
+
+def test_json_lines_and_gzipped_files_get_the_same_encoding_care(warehouse, tmp_path):
+    import gzip
+
+    landing = tmp_path / "landing"
+    (landing / "customers").mkdir(parents=True)
+    (landing / "customers" / "c.csv").write_text(HEADER + "C1,Ann,,,,,,,,,2024-01-01,2024-01-01\n", encoding="utf-8")
+    (landing / "interactions").mkdir(parents=True)
+    good = '{"interaction_id": "I1", "customer_id": "C1", "occurred_at": "2024-01-02T10:00:00Z", "subject": "Grüße"}\n'
+    bad = b'{"interaction_id": "I2", "customer_id": "C1", "occurred_at": "2024-01-03T10:00:00Z", "subject": "x\xff"}\n'
+    (landing / "interactions" / "log.jsonl").write_bytes(good.encode("utf-8") * 3 + bad)
+    (landing / "customers" / "empty.csv.gz").write_bytes(b"")
+    (landing / "customers" / "blank.csv.gz").write_bytes(gzip.compress(b"\n\n"))
+    (landing / "customers" / "legacy.csv.gz").write_bytes(gzip.compress(GERMAN.encode("latin-1")))
+    warnings: list[str] = []
+    options = [FileOptions("legacy", "customers/legacy*", "latin-1")]
+    customers = load_landing_entity(warehouse, landing, CUSTOMERS, options=options, warn=warnings.append)
+    (lines,) = load_landing_entity(warehouse, landing, INTERACTIONS).files
+    assert [(f.relative_path, f.status) for f in customers.files] == [
+        ("customers/blank.csv.gz", "empty"), ("customers/c.csv", "loaded"), ("customers/empty.csv.gz", "empty"),
+        ("customers/legacy.csv.gz", "loaded")]
+    assert warehouse.execute("SELECT name, city FROM raw.customers WHERE customer_id = 'C7'").fetchone() == \
+        ("Jürgen Müller", "Zürich")
+    # One broken byte costs its line: it becomes U+FFFD, and the rule text_decodes quarantines that row only.
+    assert (lines.rows, lines.encoding) == (4, "utf-8")
+    assert warehouse.execute("SELECT _row_number, subject FROM raw.interactions ORDER BY 1").fetchall() == [
+        (1, "Grüße"), (2, "Grüße"), (3, "Grüße"), (4, "x\ufffd")]
+    rebuild_quarantine(warehouse, CUSTOMERS)
+    rebuild_quarantine(warehouse, INTERACTIONS)
+    assert warehouse.execute("SELECT _row_number, _quarantine_rule FROM quarantine.interactions").fetchall() == [
+        (4, "interactions.text_decodes")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 import sqlalchemy as sa
@@ -77,3 +79,34 @@ def test_a_failed_mart_check_leaves_the_published_version_and_report_in_place(se
     parquet = settings.serving_path.parent / "parquet" / "current" / "fct_orders.parquet"
     assert duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(parquet)]).fetchone() == (5,)
     assert settings.report_path.read_text(encoding="utf-8") == report
+
+
+def test_publishing_after_a_kill_removes_debris_and_matches_parquet_to_the_serving_file(settings, tiny_run):
+    """What kills at three moments of a publication leave, and what the next publication makes of it."""
+    from orchestration.serving.publish import COMPLETE_MARKER, publish_marts, read_publication, remove_debris
+
+    serving = settings.serving_path
+    versions = serving.parent / "parquet" / "versions"
+    current = serving.parent / "parquet" / "current"
+    first = read_publication(serving).run_id
+    # 1. killed while writing: a temporary file (and its WAL) and a folder without its marker.
+    (serving.parent / f".{serving.name}.dead-run.tmp").write_bytes(b"half")
+    (serving.parent / f".{serving.name}.dead-run.tmp.wal").write_bytes(b"half")
+    (versions / "dead-run").mkdir()
+    (versions / "dead-run" / "dim_customers.parquet").write_bytes(b"")
+    # 2. killed between the two swaps: the Parquet link still at an older complete version.
+    (versions / "older").mkdir()
+    (versions / "older" / COMPLETE_MARKER).write_text('{"published_at": "2000-01-01T00:00:00"}', encoding="utf-8")
+    current.unlink()
+    current.symlink_to(Path("versions") / "older", target_is_directory=True)
+    removed = remove_debris(serving)
+    assert sorted(p.name for p in removed) == [f".{serving.name}.dead-run.tmp", f".{serving.name}.dead-run.tmp.wal",
+                                               "dead-run"]
+    assert current.resolve() == (versions / first).resolve()  # matches the serving file again
+    # 3. a whole publication after that keeps the previous complete version and the new one only.
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        publication = publish_marts(con, serving, "next-run", None)
+    assert read_publication(serving).run_id == "next-run" == publication.run_id
+    assert current.resolve() == (versions / "next-run").resolve()
+    assert sorted(p.name for p in versions.iterdir()) == sorted({first, "next-run"})
+    assert all((versions / name / COMPLETE_MARKER).exists() for name in (first, "next-run"))

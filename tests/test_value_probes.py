@@ -4,6 +4,7 @@ a corrected version of the file clears them; no value reaches staging other than
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from decimal import Decimal
 
 import duckdb
@@ -19,6 +20,8 @@ O7,C4,2024-05-01T10:00:00Z,paid,CNY,0,250.00,online
 O8,C4,2024-05-02T10:00:00Z,paid,CNY,0,30.00,online
 O9,C4,2024-05-03T10:00:00Z,paid,CNY,0,99.99,online
 O10,C4,2024-05-04T10:00:00Z,paid,CNY,0,10.00,online
+O11,C4,2024-05-05 10:00:00 America/New_York,cancelled,CNY,0,1.00,online
+O12,C4,2024-05-06,cancelled,CNY,0,1.00,online
 """
 LINES = "order_id,line_number,product_id,product_category,quantity,unit_price,line_discount\n"
 BROKEN_LINES = LINES + ("O7,1,P9,Rice,2.5,100.00,0\n"                  # 2.5 kg: exact, never rounded to 3
@@ -59,6 +62,11 @@ def test_values_that_would_fail_or_change_in_staging_are_quarantined_until_the_f
             (Decimal("250.00"),)
         assert con.execute("SELECT customer_name, company, city FROM staging.stg_crm__customers "
                            "WHERE customer_id = 'C7'").fetchone() == ("Jürgen Müller", "Müller & Söhne", "Zürich")
+        # A zone named after the time is taken as it says (10:00 in New York in May is 14:00 UTC); a date alone
+        # is read in the source time zone (UTC): staging reads them as the raw rules did.
+        assert con.execute("SELECT order_id, ordered_at FROM staging.stg_orders__orders WHERE order_id IN "
+                           "('O11', 'O12') ORDER BY 1").fetchall() == [
+            ("O11", datetime(2024, 5, 5, 14, 0)), ("O12", datetime(2024, 5, 6, 0, 0))]
 
     (landing / "order_items" / "probes.csv").write_text(CORRECTED_LINES, encoding="utf-8")
     second = run_refresh(settings, persist_run=False)

@@ -94,8 +94,16 @@ def test_runs_whose_process_is_gone_are_marked_failed_and_live_ones_left_alone(t
             instance.add_run(dg.DagsterRun(job_name="refresh_warehouse", run_id=run_id,
                                            status=dg.DagsterRunStatus.STARTED,
                                            tags=process_tags(warehouse, holder)))
+        # This very process under a recorded start time that is not its own: the pid was handed out again.
+        reused = lock.Holder("reused", "sensor new_landing_files", alive.pid, alive.host, alive.started_at,
+                             start_ticks=(alive.start_ticks or 0) + 1)
+        instance.add_run(dg.DagsterRun(job_name="refresh_warehouse", run_id="reused-pid",
+                                       status=dg.DagsterRunStatus.STARTED, tags=process_tags(warehouse, reused)))
         lines = mark_dead_runs_failed(instance, warehouse, current_run_id="me", died_holding=None)
-        assert lines == [f"run gone-run (pid {dead.pid}) died without finishing; marked it failed and took over "
-                         "the warehouse"]
+        assert sorted(lines) == [f"run gone-run (pid {dead.pid}) died without finishing; marked it failed and took "
+                                 "over the warehouse",
+                                 f"run reused-p (pid {alive.pid}) died without finishing; marked it failed and took "
+                                 "over the warehouse"]
         assert instance.get_run_by_id("gone-run").status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id("reused-pid").status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id("alive-run").status == dg.DagsterRunStatus.STARTED

@@ -1,7 +1,9 @@
 {#- Source timestamp text -> timestamp (no zone) in the reporting time zone.
-    Text with an offset (2024-03-01T12:00:00Z, ...+08:00) is taken as it says;
-    text without one is read in var('source_time_zone'). Unparseable text
-    gives null, for the quality gates to report. -#}
+    Text that names its zone after the time of day (var source_zone_pattern:
+    2024-03-01T12:00:00Z, ...+08:00, ... Asia/Shanghai) is taken as it says;
+    other text (2024-03-01, 2024-03-01 12:00) is read in var('source_time_zone').
+    The raw rules parse the same way (quality/rules/raw.py, timestamp_instant),
+    so text they let through is read here as they read it. -#}
 {% macro to_reporting_time(column) -%}
     {{ return(adapter.dispatch('to_reporting_time', 'retention')(column)) }}
 {%- endmacro %}
@@ -10,7 +12,7 @@
     timezone(
         '{{ var("reporting_time_zone") }}',
         case
-            when regexp_matches(trim({{ column }}), '(Z|[+-]\d\d(:?\d\d)?)$')
+            when regexp_matches(trim({{ column }}), '{{ var("source_zone_pattern") }}')
                 then try_cast(trim({{ column }}) as timestamptz)
             else timezone('{{ var("source_time_zone") }}', try_cast(trim({{ column }}) as timestamp))
         end

@@ -26,10 +26,12 @@ How the encoding is chosen, in one streaming pass that also hashes the file:
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from charset_normalizer.md import mess_ratio
 
@@ -89,14 +91,31 @@ class _Scan:
     sample_size: int = 0
 
 
+def open_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it is gzipped (name ending .gz)."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
 def _scan(path: Path, inspect_text: bool) -> _Scan:
-    """Hash the file; for text, also check UTF-8 validity and keep a sample of its non-ASCII lines."""
+    """Hash the file; for text, also check UTF-8 validity and keep a sample of its non-ASCII lines.
+
+    The hash is of the file as it is; the text checks read it decompressed.
+    """
     scan = _Scan(hashlib.sha256())
     decoder = codecs.getincrementaldecoder("utf-8")() if inspect_text else None
     carry = b""
-    with path.open("rb") as handle:
+    compressed = path.name.lower().endswith(".gz")
+    if compressed:
+        with path.open("rb") as raw:
+            while chunk := raw.read(CHUNK_BYTES):
+                scan.digest.update(chunk)
+        if not inspect_text:
+            scan.size = path.stat().st_size
+            return scan
+    with open_bytes(path) as handle:
         while chunk := handle.read(CHUNK_BYTES):
-            scan.digest.update(chunk)
+            if not compressed:
+                scan.digest.update(chunk)
             if not scan.size:
                 scan.head = chunk[:4]
             scan.size += len(chunk)
@@ -133,21 +152,22 @@ def fingerprint(path: Path, inspect_text: bool, encoding: str | None = None) -> 
     """
     scan = _scan(path, inspect_text and encoding is None)
     sha256 = scan.digest.hexdigest()
+    size = path.stat().st_size
     if encoding is not None:
         name = codecs.lookup(encoding).name
-        return Fingerprint(sha256, scan.size, "utf-8" if name == "utf-8" else name, how="named in the sources file")
+        return Fingerprint(sha256, size, "utf-8" if name == "utf-8" else name, how="named in the sources file")
     if not inspect_text:
-        return Fingerprint(sha256, scan.size, None)
+        return Fingerprint(sha256, size, None)
     if scan.head.startswith(UTF16_BOMS):
-        return Fingerprint(sha256, scan.size, "utf-16", how="byte-order mark")
+        return Fingerprint(sha256, size, "utf-16", how="byte-order mark")
     if scan.valid_utf8:  # a UTF-8 byte-order mark included: DuckDB skips it
-        return Fingerprint(sha256, scan.size, "utf-8", how="valid UTF-8")
+        return Fingerprint(sha256, size, "utf-8", how="valid UTF-8")
     utf8_characters, utf8_errors = multibyte_utf8_evidence(path)
     if utf8_characters > utf8_errors:
-        return Fingerprint(sha256, scan.size, "utf-8", decodes_cleanly=False,
+        return Fingerprint(sha256, size, "utf-8", decodes_cleanly=False,
                            how=f"UTF-8 with {utf8_errors:,} broken byte sequences")
     chosen, confidence, alternatives = detect(b"\n".join(scan.sample))
-    return Fingerprint(sha256, scan.size, chosen, decodes_cleanly=undecodable_sequences(path, chosen) == 0,
+    return Fingerprint(sha256, size, chosen, decodes_cleanly=undecodable_sequences(path, chosen) == 0,
                        confidence=confidence, how="detected", alternatives=alternatives)
 
 
@@ -175,7 +195,7 @@ def detect(sample: bytes) -> tuple[str, float, tuple[str, ...]]:
 def _decoded_chunks(path: Path, encoding: str) -> Iterator[str]:
     """The file's text in chunks, undecodable sequences replaced by U+FFFD."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    with path.open("rb") as handle:
+    with open_bytes(path) as handle:
         while chunk := handle.read(CHUNK_BYTES):
             yield decoder.decode(chunk)
         yield decoder.decode(b"", final=True)

@@ -7,8 +7,10 @@ What a load says about every file, in words (and in the asset's metadata):
   longer has is gone from staging). A file whose content returns to an
   earlier version is that file's newest version again, the same way;
 - an unchanged file is skipped;
-- an empty file (0 bytes, or only blank lines) is skipped with a warning, and
-  read again once it has content;
+- an empty file (0 bytes, or only blank lines, also once decompressed) is
+  skipped with a warning, and read again once it has content; an empty file
+  is more often one being written than a withdrawal, so a file's last loaded
+  version stays (`retention forget` removes it on purpose);
 - a file the loader cannot read (not CSV, Parquet or JSON Lines: an Excel
   workbook, say) is skipped with a warning that says what to do;
 - a file loaded before that is no longer in the landing directory keeps its
@@ -29,7 +31,7 @@ import duckdb
 
 from ingestion.contract import Entity
 from ingestion.landing.discovery import LandingFile, landing_files
-from ingestion.landing.encoding import fingerprint, transcode_to_utf8
+from ingestion.landing.encoding import fingerprint, open_bytes, transcode_to_utf8
 from ingestion.landing.options import FileOptions, options_for
 from ingestion.landing.readers import csv_select, jsonl_select, parquet_select
 from ingestion.raw.manifest import (
@@ -178,11 +180,20 @@ def load_landing_entity(
 
 
 def is_empty(path: Path) -> bool:
-    """Whether a file holds nothing but whitespace (0 bytes included); only small files are read to tell."""
+    """Whether a file holds nothing but whitespace (0 bytes included, also once decompressed).
+
+    Only small files are read to tell.
+    """
     size = path.stat().st_size
+    if size == 0:
+        return True
     if size > EMPTY_SNIFF_BYTES:
         return False
-    return not path.read_bytes().strip()
+    try:
+        with open_bytes(path) as handle:
+            return not handle.read(EMPTY_SNIFF_BYTES).strip()
+    except (OSError, EOFError):
+        return False  # not what its name says: the reader will say so
 
 
 def load_landing_file(
@@ -191,15 +202,15 @@ def load_landing_file(
 ) -> FileOutcome:
     """Load one file unless its content is what the file's latest version already holds; return what happened."""
     path = landing_file.relative_path
-    is_compressed = landing_file.path.name.endswith(".gz")
-    if not is_compressed and is_empty(landing_file.path):
-        return FileOutcome(path, "empty", 0, 0, None, "empty file, skipped",
-                           warning=f"{path}: the file is empty, so nothing was loaded; it is read again once it has "
-                                   "content")
-    is_plain_csv = landing_file.file_format == "csv" and not is_compressed
-    seen = fingerprint(landing_file.path, inspect_text=is_plain_csv,
-                       encoding=options.encoding if options and is_plain_csv else None)
     versions = loaded_versions(con, entity.name, path)
+    if is_empty(landing_file.path):
+        kept = f"; its last version ({versions[-1][0]}) stays" if versions else ""
+        return FileOutcome(path, "empty", 0, versions[-1][0] if versions else 0, None, "empty file, skipped",
+                           warning=f"{path}: the file is empty, so nothing was loaded{kept}; it is read again once "
+                                   "it has content")
+    is_text = landing_file.file_format in ("csv", "jsonl")
+    seen = fingerprint(landing_file.path, inspect_text=is_text,
+                       encoding=options.encoding if options and is_text else None)
     if versions and versions[-1][1] == seen.sha256:
         version = versions[-1][0]
         return FileOutcome(path, "unchanged", 0, version, seen.encoding, f"already loaded (version {version}), skipped")
@@ -209,7 +220,7 @@ def load_landing_file(
         readable = landing_file.path
         transcoding = None
         if seen.needs_transcoding:
-            readable = Path(scratch) / "utf8.csv"
+            readable = Path(scratch) / f"utf8.{landing_file.file_format}"
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
         rows, drift = append_file_version(
             con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard)

@@ -58,7 +58,7 @@ def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""
-        CREATE VIEW IF NOT EXISTS {CURRENT_LOADS_VIEW} AS
+        CREATE OR REPLACE VIEW {CURRENT_LOADS_VIEW} AS
         SELECT load_id, entity FROM (
             SELECT load_id, entity, source, file_version,
                    max(file_version) OVER (PARTITION BY entity, source, source_file) AS latest_version

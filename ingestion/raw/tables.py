@@ -59,7 +59,7 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     for name, sql_type in LINEAGE_COLUMNS.items():
         con.execute(f"ALTER TABLE {entity.raw_table} ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(
-        f"CREATE VIEW IF NOT EXISTS {entity.current_raw_table} AS SELECT * FROM {entity.raw_table} "
+        f"CREATE OR REPLACE VIEW {entity.current_raw_table} AS SELECT * FROM {entity.raw_table} "
         f"WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW})"
     )
 

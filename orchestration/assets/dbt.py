@@ -71,9 +71,10 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
         warehouse: DuckDBWarehouse,
         mart_settings: MartSettings,
     ) -> Iterator[Any]:
-        # `warehouse` is required so that this step runs in the run that holds the warehouse; the dbt
-        # resource points dbt's profile at the same file.
+        # The dbt resource points dbt's profile at the warehouse this run holds; the run notes the dbt
+        # process, so that a successor can stop it if this run is killed alone.
         invocation = dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context)
+        warehouse.started_child(invocation.process.pid)
         yield from invocation.stream()
         keep_parse_state(invocation.target_path)
 

@@ -134,8 +134,9 @@ def environment_for_child(values: Mapping[str, str]) -> Iterator[None]:
 
     dagster-dbt builds the dbt process's environment from os.environ and has
     no parameter for it: this is how a resource hands dbt its settings (the
-    warehouse path, the secret key) without leaving them in the process's
-    environment for everything else to read.
+    warehouse path, the key as dbt's secret variable) for the one child that
+    needs them, instead of setting them for the whole process and reading
+    them back.
     """
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)

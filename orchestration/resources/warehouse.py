@@ -66,6 +66,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         context.instance.add_run_tags(run.run_id, process_tags(self.path, holder))
         acquired = lock.acquire(Path(self.path), holder, self.lock_wait_seconds, progress=context.log.warning)
         self._holds_lock = True
+        if acquired.died_holding is not None:
+            for pid in lock.stop_children(acquired.died_holding):
+                context.log.warning(f"stopped process {pid} (dbt) that run {acquired.died_holding.run_id[:8]} "
+                                    "left running when it died")
         for line in mark_dead_runs_failed(context.instance, self.path, run.run_id, acquired.died_holding):
             context.log.warning(line)
 
@@ -89,6 +93,10 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             with self.connect(read_only=True) as con:
                 summary = format_summary(warehouse_summary(con, Path(self.path)))
         write_run_report(Path(self.run_report_path), outcome_of(run_id, events, success, summary))
+
+    def started_child(self, pid: int) -> None:
+        """Record that this run started process `pid` (dbt) that writes the warehouse too."""
+        lock.add_child(Path(self.path), pid)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

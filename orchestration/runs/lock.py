@@ -8,10 +8,13 @@ file when it releases the lock: a waiter names the run it waits for, and a
 run that finds the file still filled after taking the lock knows its
 predecessor died holding it.
 
-Within one process the lock is re-entrant: the CLI takes it around a whole
-run (so nothing else slips in between the run and its summary) and the run's
-warehouse resource, which takes it for runs from the UI, the schedule and the
-sensor, then finds it already held.
+Within one process the lock is re-entrant (a second `flock` on the same
+file from the same process would wait for itself): a caller that already
+holds it, such as a test around a run, finds it held by its own process.
+
+A run that starts processes writing the warehouse (dbt) notes them in its
+record: if the run is killed alone and they go on, the next run stops them
+before it opens the file.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 # How long a run waits for the warehouse by default before it gives up.
 DEFAULT_WAIT_SECONDS = 900.0
+MAX_WAIT_SECONDS = 86400.0
 POLL_SECONDS = 0.5
 PROGRESS_EVERY_SECONDS = 30.0
 
@@ -74,6 +79,8 @@ class Holder:
     host: str
     started_at: str  # ISO 8601, UTC
     start_ticks: int | None = None
+    # Processes the run started that write the warehouse too (dbt): [pid, start ticks] each.
+    children: tuple[tuple[int, int | None], ...] = ()
 
     @classmethod
     def this_process(cls, run_id: str, command: str) -> Holder:
@@ -96,8 +103,10 @@ class Holder:
     def from_json(cls, text: str) -> Holder | None:
         """The record read back; None for an empty or half-written file."""
         try:
-            return cls(**json.loads(text))
-        except (ValueError, TypeError):
+            record = json.loads(text)
+            record["children"] = tuple(tuple(child) for child in record.get("children", ()))
+            return cls(**record)
+        except (ValueError, TypeError, AttributeError):
             return None
 
 
@@ -165,6 +174,8 @@ def acquire(warehouse: Path, holder: Holder, wait_seconds: float = DEFAULT_WAIT_
     While waiting, `progress` hears whom the run waits for, at once and every
     half minute. After `wait_seconds` the wait ends with WarehouseBusy.
     """
+    if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:  # NaN included: no wait may be unbounded
+        raise ValueError(f"wait_seconds must be between 0 and {MAX_WAIT_SECONDS:.0f}, not {wait_seconds}")
     path = lock_path(warehouse)
     held = _HELD.get(path)
     if held is not None:
@@ -206,6 +217,31 @@ def _wait_for(fd: int, warehouse: Path, wait_seconds: float, progress: Callable[
                      f"({waited:.0f} s so far, at most {wait_seconds:.0f} s)")
             told = waited
         time.sleep(min(POLL_SECONDS, max(wait_seconds - waited, 0.01)))
+
+
+def add_child(warehouse: Path, pid: int) -> None:
+    """Note in the record that this run started process `pid` (dbt), so that if this run dies and leaves it
+    running, the next run stops it before it opens the warehouse."""
+    held = _HELD.get(lock_path(warehouse))
+    if held is None:
+        return
+    held.holder = replace(held.holder, children=(*held.holder.children, (pid, process_start_ticks(pid))))
+    _write_record(held.fd, held.holder)
+
+
+def stop_children(holder: Holder, grace_seconds: float = 10.0) -> list[int]:
+    """Stop the processes a dead holder started that still run (SIGTERM, then SIGKILL); return their pids."""
+    alive = [pid for pid, ticks in holder.children if process_is_alive(pid, holder.host, ticks)]
+    for pid in alive:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while any(process_is_alive(pid, holder.host, None) for pid in alive) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
 
 
 def release(warehouse: Path) -> None:

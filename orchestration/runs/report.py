@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo
 
 
-INTERRUPTED = ("interrupted (Ctrl-C or SIGTERM) before it finished; nothing half-done was published, and the next "
-               "run starts from the data as it is")
+INTERRUPTED = ("interrupted (Ctrl-C or SIGTERM) before it finished; readers keep the last complete publication, "
+               "and the next run starts from the data as it is")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ A publication killed halfway leaves a temporary serving file and a version
 folder without its marker. Both are debris: the next publication (which
 holds the writer lock, so no other publication can be running) removes
 them, never points `current` at an incomplete folder, and keeps the version
-readers had until the new one is complete.
+readers had until the new one is complete. Killed in the instant between
+the two swaps, the serving file is new and the Parquet link old (each a
+complete version): the next publication points the link at the file's
+version before anything else.
 """
 
 from __future__ import annotations
@@ -116,6 +119,11 @@ def remove_debris(serving_path: Path) -> list[Path]:
         if folder.is_dir() and folder.name != served and not (folder / COMPLETE_MARKER).exists():
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
+    # Killed between swapping in the serving file and the Parquet link: make the Parquet match the file.
+    published = read_publication(serving_path)
+    matching = published is not None and (versions / published.run_id / COMPLETE_MARKER).exists()
+    if matching and published.run_id != served:
+        _swap_symlink(serving_path.parent / "parquet" / "current", Path("versions") / published.run_id)
     return removed
 
 
@@ -124,10 +132,18 @@ def _current_version(serving_path: Path) -> str | None:
     return Path(os.readlink(current)).name if current.is_symlink() else None
 
 
+def _published_at(folder: Path) -> str:
+    """When a complete Parquet version was published (ISO text, from its marker; '' if it does not say)."""
+    try:
+        return str(json.loads((folder / COMPLETE_MARKER).read_text(encoding="utf-8")).get("published_at", ""))
+    except (OSError, ValueError):
+        return ""
+
+
 def _prune_parquet_versions(versions: Path, keep: set[str]) -> None:
     """Remove complete Parquet versions beyond the newest few; the ones in `keep` always stay."""
     complete = [folder for folder in versions.iterdir() if (folder / COMPLETE_MARKER).exists()]
-    by_age = sorted(complete, key=lambda folder: (folder / COMPLETE_MARKER).stat().st_mtime, reverse=True)
+    by_age = sorted(complete, key=_published_at, reverse=True)
     for old in by_age[KEPT_PARQUET_VERSIONS:]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
@@ -154,7 +170,9 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
             target = f"{NEXT_ALIAS}.{schema}.{name}"
             con.execute(f"CREATE TABLE {target} AS SELECT * FROM {schema}.{name}")
             rows[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-            con.execute(f"COPY {target} TO '{(version_dir / f'{name}.parquet').as_posix()}' (FORMAT parquet)")
+            parquet = version_dir / f"{name}.parquet"
+            con.execute(f"COPY {target} TO '{parquet.as_posix()}' (FORMAT parquet)")
+            _fsync(parquet)
         con.execute(
             f"CREATE TABLE {NEXT_ALIAS}.{schema}._publication AS SELECT CAST(? AS VARCHAR) AS run_id, "
             "CAST(? AS TIMESTAMP) AS published_at, CAST(? AS DATE) AS as_of_date, "
@@ -169,6 +187,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     _fsync(next_path)
     marker = {"run_id": run_id, "published_at": published_at.isoformat(), "rows": rows}
     (version_dir / COMPLETE_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    _fsync(version_dir / COMPLETE_MARKER)
     _fsync(version_dir)
     previous = _current_version(serving_path)
     os.replace(next_path, serving_path)
