@@ -294,6 +294,8 @@ def run() -> None:
     written and flushed by then, so the process exits directly with the
     command's status.
     """
+    # `retention sql ... | head`: a reader that stops reading ends the command quietly, as with any Unix tool.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         main(standalone_mode=True)
         code = 0

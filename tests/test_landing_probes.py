@@ -238,3 +238,33 @@ def test_json_lines_and_gzipped_files_get_the_same_encoding_care(warehouse, tmp_
     rebuild_quarantine(warehouse, INTERACTIONS)
     assert warehouse.execute("SELECT _row_number, _quarantine_rule FROM quarantine.interactions").fetchall() == [
         (4, "interactions.text_decodes")]
+
+
+def test_a_refused_file_does_not_swallow_what_was_said_of_the_files_before_it(warehouse, tmp_path):
+    import pytest
+
+    from quality.quarantine import BadShareExceeded, bad_share_guard
+
+    landing = tmp_path / "landing"
+    (landing / "customers").mkdir(parents=True)
+    (landing / "customers" / "c.csv").write_text(HEADER + "C1,Ann,,,,,,,,,2024-01-01,2024-01-01\n", encoding="utf-8")
+    load_landing_entity(warehouse, landing, CUSTOMERS)
+    (landing / "interactions").mkdir(parents=True)
+    (landing / "interactions" / "a_empty.csv").write_bytes(b"")
+    (landing / "interactions" / "b.jsonl").write_text(
+        '{"interaction_id": "J1", "customer_id": "C1", "occurred_at": "2024-01-02T10:00:00Z"}\n{broken\n',
+        encoding="utf-8")
+    warnings: list[str] = []
+    with pytest.raises(BadShareExceeded) as refused:
+        load_landing_entity(warehouse, landing, INTERACTIONS, guard=bad_share_guard(0.01), warn=warnings.append)
+    assert warnings == ["interactions/a_empty.csv: the file is empty, so nothing was loaded; it is read again once it "
+                        "has content"]
+    assert str(refused.value).splitlines() == [
+        "interactions/b.jsonl: 1 of 2 interactions rows (50.00%) break the raw rules, more than the 1.00% allowed "
+        "(RETENTION_MAX_BAD_SHARE); the file was not loaded. Fix it (or raise the limit) and run again.",
+        "  - the line is not a JSON object (malformed JSON Lines): 1 rows, first row 2 (_parse_error = 'line 2 is not "
+        "valid JSON')",
+        "  - interaction_id is missing: 1 rows, first row 2 (interaction_id empty)",
+        "  - customer_id is missing or names no customers row (customer_id unknown): 1 rows, first row 2 "
+        "(customer_id empty)",
+    ]

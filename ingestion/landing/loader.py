@@ -159,23 +159,27 @@ def load_landing_entity(
     ensure_raw_table(con, entity)
     files, unknown = landing_files(landing_dir, entity.name)
     result = EntityLoad(entity=entity.name, unknown_files=[p.relative_to(landing_dir).as_posix() for p in unknown])
+
+    def warning(message: str) -> None:
+        # Said at once: a file refused later in the loop must not swallow what was found before it.
+        result.warnings.append(message)
+        warn(message)
+
     for path in result.unknown_files:
-        result.warnings.append(unreadable_warning(path))
+        warning(unreadable_warning(path))
+    present = {f.relative_path for f in files}
+    for loaded in loaded_files(con, entity.name):
+        if loaded.source_file not in present:
+            result.gone_files.append(loaded.source_file)
+            warning(gone_warning(entity, loaded.source_file, loaded.file_version, loaded.rows_loaded,
+                                 loaded.loaded_at))
     for number, landing_file in enumerate(files, start=1):
         file_options = options_for(options or [], landing_file.relative_path)
         outcome = load_landing_file(con, entity, landing_file, guard, file_options)
         result.files.append(outcome)
         log(f"[{number}/{len(files)}] {landing_file.relative_path}: {outcome.note}")
         if outcome.warning:
-            result.warnings.append(outcome.warning)
-    present = {f.relative_path for f in files}
-    for loaded in loaded_files(con, entity.name):
-        if loaded.source_file not in present:
-            result.gone_files.append(loaded.source_file)
-            result.warnings.append(gone_warning(entity, loaded.source_file, loaded.file_version, loaded.rows_loaded,
-                                                loaded.loaded_at))
-    for message in result.warnings:
-        warn(message)
+            warning(outcome.warning)
     return result
 
 

@@ -37,7 +37,8 @@ def single_query(query: str) -> str:
         raise ServingQueryError(f"one query at a time, please: this text holds {len(statements)} statements")
     (statement,) = statements
     if statement.type not in ALLOWED_STATEMENTS:
-        kind = statement.type.name.replace("_", " ")
+        # DuckDB files INSTALL under LOAD: name both.
+        kind = {"LOAD": "INSTALL or LOAD"}.get(statement.type.name, statement.type.name.replace("_", " "))
         raise ServingQueryError(f"only queries (SELECT ...) run on the published marts, not {kind} statements")
     return query
 
