@@ -5,13 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from ingestion.raw.tables import quote_identifier
+
 PREVIEW_ROWS = 5
 HIDDEN_VALUE = "(hidden)"
-
-
-def quote(name: str) -> str:
-    """A column name as an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.TableSchema:
@@ -29,7 +26,8 @@ def preview_markdown(con: duckdb.DuckDBPyConnection, qualified_table: str, limit
     """Return the first rows of a table as a Markdown table; with `shown`, every other column's values masked."""
     names = [d[0] for d in con.execute(f"SELECT * FROM {qualified_table} LIMIT 0").description]
     hidden = [] if shown is None else [name for name in names if name not in shown]
-    masked = [f"CASE WHEN {quote(c)} IS NOT NULL THEN '{HIDDEN_VALUE}' END AS {quote(c)}" for c in hidden]
+    masked = [f"CASE WHEN {quote_identifier(c)} IS NOT NULL THEN '{HIDDEN_VALUE}' END AS {quote_identifier(c)}"
+              for c in hidden]
     columns = f"* REPLACE ({', '.join(masked)})" if masked else "*"
     relation = con.sql(f"SELECT {columns} FROM {qualified_table} LIMIT {int(limit)}")
     header = "| " + " | ".join(relation.columns) + " |"
