@@ -50,6 +50,7 @@ class Column:
     pii: bool = False  # personal data: pseudonymised, redacted from previews and logs
     references: str | None = None  # the parent entity whose key this column names
     warn_only: bool = False  # a value breaking its type's rules is reported, not quarantined
+    nullable: bool = False  # an empty reference is a fact (a guest order), not a defect
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ class Entity:
     def pii_columns(self) -> frozenset[str]:
         """Columns holding personal data."""
         return frozenset(c.name for c in self.specs if c.pii)
+
+    @property
+    def nullable_columns(self) -> frozenset[str]:
+        """References that may be empty (an order's customer: a guest order)."""
+        return frozenset(c.name for c in self.specs if c.nullable)
 
     def spec(self, column: str) -> Column:
         """The contract definition of one column."""
@@ -117,7 +123,7 @@ def contract() -> dict[str, Entity]:
     for name, spec in project["source_contract"].items():
         columns = tuple(
             Column(column, types[props["type"]], bool(props.get("required")), bool(props.get("pii")),
-                   props.get("references"), bool(props.get("warn_only")))
+                   props.get("references"), bool(props.get("warn_only")), bool(props.get("nullable")))
             for column, props in spec["columns"].items()
         )
         entities[name] = Entity(name, spec["source_system"], tuple(spec["key"]), columns,

@@ -72,3 +72,26 @@ def key_problem(key: str | None) -> str | None:
     if len(key) < MINIMUM_KEY_LENGTH:
         return f"{KEY_ENVIRONMENT_VARIABLE} is shorter than {MINIMUM_KEY_LENGTH} characters"
     return None
+
+
+PSEUDONYM_MACRO = "pseudonym_email"
+
+
+def define_pseudonym_macro(con, key: str | None) -> None:
+    """Give a loading connection `pseudonym_email(value)`: the keyed pseudonym staging gives that e-mail.
+
+    For mappings whose export has no customer id but an e-mail address
+    (Shopify's orders export): the customer id is then the address's
+    pseudonym, never the address. The SQL is staging's (macro pii_hash,
+    `email`); without a usable key the macro stops the load and says how to
+    set one.
+    """
+    missing = ("error('pseudonym_email needs a PII key: " + KEY_HINT.replace("'", "''") + "')")
+    if key and key_problem(key) is None:
+        inner, outer = hmac_pads(key)
+        con.execute(f"SET VARIABLE {INNER_PAD_VARIABLE} = unhex(?)", [inner.hex()])
+        con.execute(f"SET VARIABLE {OUTER_PAD_VARIABLE} = unhex(?)", [outer.hex()])
+    con.execute(
+        f"CREATE OR REPLACE TEMP MACRO {PSEUDONYM_MACRO}(value) AS CASE WHEN nullif(lower(trim(value)), '') IS NULL "
+        f"THEN NULL ELSE sha256(coalesce(getvariable('{OUTER_PAD_VARIABLE}'), {missing}) || unhex(sha256("
+        f"coalesce(getvariable('{INNER_PAD_VARIABLE}'), {missing}) || encode(lower(trim(value)))))) END")

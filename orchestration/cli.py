@@ -17,17 +17,19 @@ import click
 import duckdb
 
 from orchestration.runs.lock import MAX_WAIT_SECONDS, Holder, WarehouseBusy, current_holder, writer_lock
-from orchestration.settings import PROJECT_ROOT, Settings, validated_as_of_date
+from orchestration.settings import PROJECT_ROOT, Settings, validated_as_of_date, validated_currency
 
 # Exceptions a user can act on; anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, OSError, duckdb.Error, WarehouseBusy)
 
 
-def settings_with(as_of_date: str | None = None, wait: float | None = None) -> Settings:
-    """Return the environment's settings, with the as-of date and the lock wait overridden when given."""
+def settings_with(as_of_date: str | None = None, wait: float | None = None, currency: str | None = None) -> Settings:
+    """Return the environment's settings, with the as-of date, the lock wait and the currency overridden when given."""
     settings = Settings.from_env()
     if as_of_date:
         settings = dataclasses.replace(settings, as_of_date=validated_as_of_date(as_of_date))
+    if currency:
+        settings = dataclasses.replace(settings, reporting_currency=validated_currency(currency))
     if wait is not None:
         settings = dataclasses.replace(settings, lock_wait_seconds=wait)
     return settings
@@ -114,11 +116,14 @@ WAIT_OPTION = click.option(
 @main.command(name="run")
 @click.option("--as-of-date", default=None,
               help="As-of date T of the marts, YYYY-MM-DD (default: latest completed order).")
+@click.option("--currency", default=None,
+              help="Reporting currency, an ISO 4217 code (default $RETENTION_REPORTING_CURRENCY, else the one "
+                   "currency all orders are in).")
 @click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
 @WAIT_OPTION
-def run_command(as_of_date: str | None, quiet: bool, wait: float | None) -> None:
+def run_command(as_of_date: str | None, currency: str | None, quiet: bool, wait: float | None) -> None:
     """Load new source data, build every model and run every check through Dagster, then print a summary."""
-    settings = settings_with(as_of_date, wait)
+    settings = settings_with(as_of_date, wait, currency)
     ok = run_and_summarise(settings, quiet)
     sys.exit(0 if ok else 1)
 

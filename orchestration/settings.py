@@ -7,6 +7,7 @@
 | RETENTION_LANDING_DIR     | $RETENTION_DATA_DIR/landing      |
 | RETENTION_SOURCES_FILE    | <project>/sources.yml (if present) |
 | RETENTION_AS_OF_DATE      | unset: latest completed order date |
+| RETENTION_REPORTING_CURRENCY | unset: the one currency all orders are in (ISO 4217 code, e.g. EUR) |
 | RETENTION_DUCKDB_MEMORY_LIMIT | unset: DuckDB's default (80% of RAM) |
 | RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
 | RETENTION_CLV_HORIZON_MONTHS, RETENTION_CLV_MARGIN, RETENTION_CLV_DISCOUNT_RATE, RETENTION_HOLDOUT_WEEKS | 12, 1.0, 0.10, 26 |
@@ -38,6 +39,8 @@ class Settings:
     sources_file: Path | None
     as_of_date: str | None
     duckdb_memory_limit: str | None
+    # RETENTION_REPORTING_CURRENCY: None = the one currency every order is in (dbt var reporting_currency).
+    reporting_currency: str | None = None
     max_bad_share: float = 0.01
     clv_horizon_months: int = 12
     clv_margin: float = 1.0
@@ -90,6 +93,7 @@ class Settings:
             landing_dir=Path(os.environ.get("RETENTION_LANDING_DIR", data_dir / "landing")).resolve(),
             sources_file=Path(sources).resolve() if sources else (default_sources if default_sources.exists() else None),
             as_of_date=as_of,
+            reporting_currency=validated_currency(os.environ.get("RETENTION_REPORTING_CURRENCY") or None),
             duckdb_memory_limit=os.environ.get("RETENTION_DUCKDB_MEMORY_LIMIT") or None,
             max_bad_share=validated_share(os.environ.get("RETENTION_MAX_BAD_SHARE") or "0.01"),
             clv_horizon_months=int(os.environ.get("RETENTION_CLV_HORIZON_MONTHS") or 12),
@@ -109,6 +113,16 @@ def validated_as_of_date(text: str) -> str:
     except ValueError:
         raise ValueError(f"as-of date {text!r} is not a date in the form YYYY-MM-DD") from None
     return text
+
+
+def validated_currency(text: str | None) -> str | None:
+    """Return an ISO 4217 code in upper case (None stays None), else raise a ValueError that says so."""
+    if text is None:
+        return None
+    code = text.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValueError(f"reporting currency {text!r} is not a three-letter ISO 4217 code (e.g. EUR, USD, CNY)")
+    return code
 
 
 def validated_share(text: str) -> float:

@@ -16,13 +16,13 @@ rows alone; above the allowed bad share the loader rolls the file back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw.tables import ensure_raw_table
-from quality.rules.raw import raw_row_rules
+from quality.rules.raw import raw_row_rules, revenue_rules, shown_raw_columns
 from quality.rules.row_rule import ERROR, RowRule
 
 SCHEMA = "quarantine"
@@ -35,8 +35,10 @@ EXAMPLES_PER_RULE = 1
 
 
 def quarantining_rules(entity: Entity) -> list[RowRule]:
-    """The raw rules whose breach sends a row to quarantine (severity error)."""
-    return [rule for rule in raw_row_rules(entity.name) if rule.severity == ERROR]
+    """The raw rules whose breach sends a row to quarantine (severity error), and the rules on an order's lines."""
+    rules = raw_row_rules(entity.name) + [replace(rule, shown_columns=shown_raw_columns(entity.name))
+                                          for rule in revenue_rules(entity.name)]
+    return [rule for rule in rules if rule.severity == ERROR]
 
 
 def quarantine_table(entity: Entity) -> str:

@@ -13,7 +13,7 @@
         '{{ var("reporting_time_zone") }}',
         case
             when regexp_matches(trim({{ column }}), '{{ var("source_zone_pattern") }}')
-                then try_cast(trim({{ column }}) as timestamptz)
+                then try_cast(regexp_replace(trim({{ column }}), '{{ var("source_offset_gap") }}', '\1') as timestamptz)
             else timezone('{{ var("source_time_zone") }}', try_cast(trim({{ column }}) as timestamp))
         end
     )

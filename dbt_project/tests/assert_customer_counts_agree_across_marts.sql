@@ -7,7 +7,7 @@ with counts as (
 
     select 'customers with a completed order' as source, count(distinct customer_id) as customers
     from {{ ref('fct_orders') }}
-    where is_completed
+    where is_completed and not is_guest
     union all
     select 'customer_rfm', count(*) from {{ ref('customer_rfm') }}
     union all

@@ -22,18 +22,21 @@ What a load says about every file, in words (and in the asset's metadata):
 from __future__ import annotations
 
 import difflib
+import hashlib
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 
 from ingestion.contract import Entity
-from ingestion.landing.discovery import LandingFile, landing_files
+from ingestion.landing.discovery import LandingFile, is_hidden, landing_files
 from ingestion.landing.encoding import fingerprint, open_bytes, transcode_to_utf8
 from ingestion.landing.options import FileOptions, options_for
 from ingestion.landing.readers import csv_select, jsonl_select, parquet_select
+from ingestion.mapping.select import MappingError, entity_select, export_format, export_select
+from ingestion.mapping.spec import MappedSource
 from ingestion.raw.manifest import (
     FILES_SOURCE,
     LoadRecord,
@@ -44,7 +47,14 @@ from ingestion.raw.manifest import (
     record_load,
     utc_now,
 )
-from ingestion.raw.tables import LINEAGE_COLUMNS, Lineage, append_to_raw, ensure_raw_table, source_columns
+from ingestion.raw.tables import (
+    LINEAGE_COLUMNS,
+    SOURCE_STATUSES_TABLE,
+    Lineage,
+    append_to_raw,
+    ensure_raw_table,
+    source_columns,
+)
 
 # Called with (connection, entity, load id, file) after a file's rows are in raw
 # and before they are committed; raising LoadError rolls the file back.
@@ -146,18 +156,26 @@ def load_landing_entity(
     guard: LoadGuard | None = None,
     options: list[FileOptions] | None = None,
     warn: Callable[[str], None] | None = None,
+    mapped: list[MappedSource] | None = None,
 ) -> EntityLoad:
     """Load every new file (or new version of a file) of an entity into its raw table.
 
     `guard` may refuse a file after reading it (see LoadGuard); the error
     stops the load, and the files loaded before it stay loaded. `options`
-    are the sources file's `files:` entries; `warn` hears what needs a
-    person's attention (default: `log`).
+    are the sources file's `files:` entries; `mapped` its mapped sources
+    (ingestion/mapping), whose exports are loaded here for every entity
+    they feed; `warn` hears what needs a person's attention (default: `log`).
     """
     warn = warn or log
+    mapped = mapped or []
     ensure_manifest(con)
     ensure_raw_table(con, entity)
-    files, unknown = landing_files(landing_dir, entity.name)
+    folder_files, unknown = landing_files(landing_dir, entity.name)
+    # A file a mapped source claims is that source's export, not a contract file of the folder.
+    claimed = {f.relative_path for source in mapped for f in mapped_files(landing_dir, source)}
+    files = [(f, None) for f in folder_files if f.relative_path not in claimed]
+    files += [(f, source) for source in mapped if entity.name in source.entities
+              for f in mapped_files(landing_dir, source)]
     result = EntityLoad(entity=entity.name, unknown_files=[p.relative_to(landing_dir).as_posix() for p in unknown])
 
     def warning(message: str) -> None:
@@ -167,20 +185,43 @@ def load_landing_entity(
 
     for path in result.unknown_files:
         warning(unreadable_warning(path))
-    present = {f.relative_path for f in files}
+    present = {f.relative_path for f, _ in files}
     for loaded in loaded_files(con, entity.name):
         if loaded.source_file not in present:
             result.gone_files.append(loaded.source_file)
             warning(gone_warning(entity, loaded.source_file, loaded.file_version, loaded.rows_loaded,
                                  loaded.loaded_at))
-    for number, landing_file in enumerate(files, start=1):
+    if entity.name == "orders":
+        record_source_statuses(con, [(f.relative_path, source) for f, source in files if source is not None])
+    for number, (landing_file, source) in enumerate(files, start=1):
         file_options = options_for(options or [], landing_file.relative_path)
-        outcome = load_landing_file(con, entity, landing_file, guard, file_options)
+        if source is not None:
+            file_options = FileOptions(source.name, source.glob, source.read.encoding)
+        outcome = load_landing_file(con, entity, landing_file, guard, file_options, source, landing_dir)
         result.files.append(outcome)
         log(f"[{number}/{len(files)}] {landing_file.relative_path}: {outcome.note}")
         if outcome.warning:
             warning(outcome.warning)
     return result
+
+
+def record_source_statuses(con: duckdb.DuckDBPyConnection, files: list[tuple[str, MappedSource]]) -> None:
+    """Write the status words of the mapped sources, per file they claim (the sources file is their one home)."""
+    rows = [(path, word, status) for path, source in files for word, status in source.statuses.items()]
+    con.execute(f"DELETE FROM {SOURCE_STATUSES_TABLE}")
+    if rows:
+        con.executemany(f"INSERT INTO {SOURCE_STATUSES_TABLE} VALUES (?, ?, ?)", rows)
+
+
+def mapped_files(landing_dir: Path, source: MappedSource) -> list[LandingFile]:
+    """The exports a mapped source's glob matches (sorted; private `.x` and `_x` files left out)."""
+    found = []
+    for path in sorted(p for p in landing_dir.glob(source.glob) if p.is_file()):
+        relative = path.relative_to(landing_dir).as_posix()
+        fmt = export_format(source, path)
+        if fmt is not None and not is_hidden(path, landing_dir):
+            found.append(LandingFile(path, relative, fmt))
+    return found
 
 
 def is_empty(path: Path) -> bool:
@@ -202,9 +243,14 @@ def is_empty(path: Path) -> bool:
 
 def load_landing_file(
     con: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, guard: LoadGuard | None = None,
-    options: FileOptions | None = None,
+    options: FileOptions | None = None, source: MappedSource | None = None, landing_dir: Path | None = None,
 ) -> FileOutcome:
-    """Load one file unless its content is what the file's latest version already holds; return what happened."""
+    """Load one file unless its content is what the file's latest version already holds; return what happened.
+
+    A mapped export (`source`) is read through its mapping; its version is
+    that of its content together with its lookup files' (a changed lookup
+    changes the mapped rows).
+    """
     path = landing_file.relative_path
     versions = loaded_versions(con, entity.name, path)
     if is_empty(landing_file.path):
@@ -215,6 +261,8 @@ def load_landing_file(
     is_text = landing_file.file_format in ("csv", "jsonl")
     seen = fingerprint(landing_file.path, inspect_text=is_text,
                        encoding=options.encoding if options and is_text else None)
+    if source is not None and source.lookups:
+        seen = replace(seen, sha256=combined_hash(seen.sha256, source, landing_dir))
     if versions and versions[-1][1] == seen.sha256:
         version = versions[-1][0]
         return FileOutcome(path, "unchanged", 0, version, seen.encoding, f"already loaded (version {version}), skipped")
@@ -227,7 +275,8 @@ def load_landing_file(
             readable = Path(scratch) / f"utf8.{landing_file.file_format}"
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
         rows, drift = append_file_version(
-            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard)
+            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard,
+            MappedRead(source, Path(scratch), landing_dir) if source is not None else None)
     if version == 1:
         notes = [f"loaded {rows:,} rows"]
     elif returned_to is not None:
@@ -251,6 +300,24 @@ def load_landing_file(
     return FileOutcome(path, status, rows, version, seen.encoding, "; ".join(notes), drift, warning)
 
 
+def combined_hash(content_hash: str, source: MappedSource, landing_dir: Path | None) -> str:
+    """The version hash of an export read with lookups: its own content and every lookup file's."""
+    digest = hashlib.sha256(content_hash.encode())
+    for name, relative in sorted(source.lookups.items()):
+        path = (landing_dir or Path()) / relative
+        digest.update(f"{name}:{fingerprint(path, inspect_text=False).sha256 if path.exists() else '-'}".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class MappedRead:
+    """How to read a mapped export: its source, a scratch folder, and the landing dir its lookups are under."""
+
+    source: MappedSource
+    scratch: Path
+    landing_dir: Path | None
+
+
 @dataclass(frozen=True)
 class FileVersion:
     """The content a file had when it was read."""
@@ -267,26 +334,42 @@ def append_file_version(
     readable: Path,
     file_version: FileVersion,
     guard: LoadGuard | None = None,
+    mapped: MappedRead | None = None,
 ) -> tuple[int, str]:
     """Append one file's rows and its manifest entry in a single transaction.
 
     Returns the row count and a note on schema drift ("" when the header
     matches the contract). A file missing a required column, or refused by
-    `guard`, is rolled back and raises LoadError.
+    `guard`, is rolled back and raises LoadError. A mapped export's rows are
+    its mapping's rows for `entity`; the manifest note says which export
+    column fed each contract column.
     """
     lineage = Lineage(FILES_SOURCE, landing_file.relative_path, utc_now(), new_load_id())
+    mapping_note = ""
     try:
-        if landing_file.file_format == "csv":
+        if mapped is not None:
+            file_sql, file_params = export_select(con, mapped.source, readable, landing_file.file_format,
+                                                  mapped.scratch)
+            selected = entity_select(con, mapped.source, entity.name, file_sql, file_params,
+                                     landing_file.relative_path, mapped.landing_dir or Path())
+            select_sql, params = selected.sql, selected.params
+            mapping_note = f"mapped by files.{mapped.source.name}: " + ", ".join(
+                f"{column} <- {origin}" for column, origin in selected.origins.items())
+        elif landing_file.file_format == "csv":
             select_sql, params = csv_select(readable)
         elif landing_file.file_format == "parquet":
             select_sql, params = parquet_select(readable)
         else:
             select_sql, params = jsonl_select(con, readable)
         columns = source_columns(con, select_sql, params)
-    except duckdb.Error as err:
+    except MappingError as err:
+        raise LoadError(f"{err}; nothing of {landing_file.relative_path} was loaded") from None
+    except (duckdb.Error, ValueError, OSError) as err:
         raise LoadError(unreadable_message(landing_file, err)) from None
-    refuse_missing_required_columns(entity, landing_file.relative_path, columns)
-    missing, unexpected = schema_drift(entity, columns)
+    # A mapping names its columns itself (and was checked against the export): drift is for contract files.
+    if mapped is None:
+        refuse_missing_required_columns(entity, landing_file.relative_path, columns)
+    missing, unexpected = schema_drift(entity, columns) if mapped is None else ([], [])
     drift = "; ".join(part for part in (
         f"columns missing (left empty): {', '.join(missing)}" if missing else "",
         f"columns not in the contract (kept in raw): {', '.join(unexpected)}" if unexpected else "",
@@ -300,6 +383,8 @@ def append_file_version(
         note = "new file" if version == 1 else f"new version {version} (content changed)"
         if drift:
             note += f"; {drift}"
+        if mapping_note:
+            note += f"; {mapping_note}"
         record_entry = LoadRecord(lineage.load_id, entity.name, FILES_SOURCE, landing_file.relative_path,
                                   file_version.content_hash, file_version.size, version, rows, lineage.loaded_at,
                                   note)
@@ -314,7 +399,7 @@ def append_file_version(
     return rows, drift
 
 
-def unreadable_message(landing_file: LandingFile, err: duckdb.Error) -> str:
+def unreadable_message(landing_file: LandingFile, err: Exception) -> str:
     """A file DuckDB could not parse, in words: the file, the format, and DuckDB's first line of explanation."""
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return (f"could not read {landing_file.relative_path} as {landing_file.file_format}: {first_line}; "

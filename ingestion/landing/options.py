@@ -5,7 +5,9 @@
         glob: "customers/legacy_*.csv"      # relative to the landing directory; * and ? as in a shell
         encoding: latin-1                   # any Python codec name (latin-1, cp1252, gbk, big5, shift_jis...)
 
-The first entry whose glob matches a file applies to it. An encoding named
+The first entry whose glob matches a file applies to it. Entries with
+`entities` or a `preset` map exports in their own shape onto the contract
+(ingestion/mapping/spec.py). An encoding named
 here is used as it is, without detection (ingestion/landing/encoding.py).
 """
 
@@ -40,6 +42,8 @@ def file_options(path: Path | None) -> list[FileOptions]:
     for name, settings in section(path, "files").items():
         if not isinstance(settings, dict) or not settings.get("glob"):
             raise SourcesConfigError(f"{path}: files.{name} needs a 'glob' (e.g. \"customers/*.csv\")")
+        if "entities" in settings or "preset" in settings:
+            continue  # a mapped export: ingestion/mapping/spec.py reads it
         unknown = set(settings) - KNOWN_OPTIONS
         if unknown:
             raise SourcesConfigError(f"{path}: files.{name}: unknown option(s) {', '.join(sorted(unknown))}; "

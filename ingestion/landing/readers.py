@@ -36,7 +36,7 @@ def parquet_select(path: Path) -> tuple[str, list]:
 
 # Lines as whole strings: a two-byte delimiter no JSON text contains, no quoting, blank lines kept (as NULL),
 # so the row number is the line number. Long lines are fine up to 64 MiB.
-_LINES = ("read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1f\x1e', quote = '', "
+LINES_READER = ("read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1f\x1e', quote = '', "
           "escape = '', auto_detect = false, strict_mode = false, max_line_size = 67108864)")
 
 
@@ -56,7 +56,7 @@ def jsonl_select(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list]
     kept, and a value of an unexpected type never fails the read (nested
     values arrive as their JSON text).
     """
-    parsed = f"SELECT row_number() OVER () AS _row_number, line, try(json(line)) AS record FROM {_LINES}"
+    parsed = f"SELECT row_number() OVER () AS _row_number, line, try(json(line)) AS record FROM {LINES_READER}"
     keys = [key for (key,) in con.execute(
         f"SELECT DISTINCT unnest(json_keys(record)) FROM ({parsed}) AS lines "
         "WHERE json_type(record) = 'OBJECT' ORDER BY 1", [str(path)]).fetchall()]

@@ -32,6 +32,9 @@ LINEAGE_COLUMNS: dict[str, str] = {
     "_unparsed_line": "VARCHAR",
 }
 UNSHOWN_LINEAGE = frozenset({"_unparsed_line"})
+# The status words a mapped source adds (files.<name>.statuses in the sources file), per landing file it
+# loaded: staging and the raw status rules read them beside seeds/order_status_map.csv.
+SOURCE_STATUSES_TABLE = "raw._source_statuses"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def quote_identifier(name: str) -> str:
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Create the raw schema, the entity's table (contract columns + lineage) and its current view if missing."""
     ensure_manifest(con)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {SOURCE_STATUSES_TABLE} "
+                "(source_file VARCHAR, source_status VARCHAR, status VARCHAR)")
     columns = [f"{quote_identifier(c)} VARCHAR" for c in entity.columns]
     columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
     con.execute(f"CREATE TABLE IF NOT EXISTS {entity.raw_table} ({', '.join(columns)})")

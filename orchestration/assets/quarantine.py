@@ -37,7 +37,9 @@ def build_quarantine_asset(entity: Entity) -> dg.AssetsDefinition:
         key=quarantine_key(entity),
         group_name=SCHEMA,
         kinds={"duckdb"},
-        deps=[dg.AssetKey(["raw", entity.name]), *(quarantine_key(p) for p in parents)],
+        # Orders also read their lines' raw rows (a completed order needs lines or a total).
+        deps=[dg.AssetKey(["raw", entity.name]), *(quarantine_key(p) for p in parents),
+              *([dg.AssetKey(["raw", "order_items"])] if entity.name == "orders" else [])],
         description=(
             f"Rows of raw.{entity.name} that break a raw rule (quality/rules), with _quarantine_rule and "
             "_quarantine_reason; rebuilt from all of raw on every run. Staging reads raw without them."

@@ -5,6 +5,8 @@ import dagster as dg
 from ingestion.contract import Entity
 from ingestion.database.extract import DatabaseLoad, ExtractError, load_database_entity
 from ingestion.landing.loader import EntityLoad, LoadError, load_landing_entity
+from ingestion.pii import define_pseudonym_macro
+from ingestion.sources_file import SourcesConfigError
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import DuckDBWarehouse
@@ -59,13 +61,15 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             ensure_quarantine_tables(con)
             try:
                 guard = bad_share_guard(landing.max_bad_share)
+                define_pseudonym_macro(con, landing.pii_key)
                 files = load_landing_entity(con, landing.path, entity, log=context.log.info, guard=guard,
-                                            options=landing.file_options(), warn=context.log.warning)
+                                            options=landing.file_options(), warn=context.log.warning,
+                                            mapped=landing.mapped_sources())
                 extractions = [
                     load_database_entity(con, source, entity, log=context.log.info, guard=guard)
                     for source in landing.database_sources_for(entity.name)
                 ]
-            except (LoadError, ExtractError, BadShareExceeded) as err:
+            except (LoadError, ExtractError, BadShareExceeded, SourcesConfigError) as err:
                 raise dg.Failure(description=str(err)) from None
             for outcome in files.files:
                 if outcome.status == "new_version":

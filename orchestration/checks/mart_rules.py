@@ -15,7 +15,7 @@ def build_mart_rules_check(mart: str) -> dg.AssetChecksDefinition:
         asset_key=dg.AssetKey([MARTS_SCHEMA, mart]),
         name="mart_rules",
         relation=f"{MARTS_SCHEMA}.{mart}",
-        rules=lambda: MART_RULES[mart],
+        rules=lambda _settings: MART_RULES[mart],
         severity=dg.AssetCheckSeverity.ERROR,
         description=f"Great Expectations suite {MARTS_SCHEMA}.{mart}, failing on: "
                     + "; ".join(rule.reason for rule in MART_RULES[mart]) + ". Blocking.",

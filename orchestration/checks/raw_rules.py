@@ -19,7 +19,7 @@ def build_raw_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
         asset_key=dg.AssetKey(["raw", entity.name]),
         name="raw_rules",
         relation=entity.current_raw_table,
-        rules=lambda: raw_row_rules(entity.name),
+        rules=lambda _settings: raw_row_rules(entity.name),
         columns=entity.columns,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"Great Expectations suite raw.{entity.name}: contract columns present, keys present and unique "

@@ -7,7 +7,6 @@ import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity, staging_model
 from orchestration.checks.suite_check import build_suite_check
-from orchestration.resources.dbt import project_var
 from quality.rules.staging import STAGING_SCHEMA, staging_relation, staging_rules
 
 
@@ -17,7 +16,7 @@ def build_staging_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
         asset_key=dg.AssetKey([STAGING_SCHEMA, staging_model(entity)]),
         name="staging_rules",
         relation=staging_relation(entity),
-        rules=lambda: staging_rules(entity, project_var("reporting_currency")),
+        rules=lambda settings: staging_rules(entity, settings.reporting_currency),
         severity=dg.AssetCheckSeverity.ERROR,
         description=f"Great Expectations suite {staging_relation(entity)}: one row per key, every reference "
                     "resolves in staging, orders in one currency (or converted by reference.fx_rates). Blocking.",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.resources.marts import MartSettings
 from orchestration.resources.quality_reports import QualityReports
 from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.rules.row_rule import RowRule
@@ -25,12 +26,16 @@ def build_suite_check(
     asset_key: dg.AssetKey,
     name: str,
     relation: str,
-    rules: Callable[[], list[RowRule]],
+    rules: Callable[[MartSettings], list[RowRule]],
     description: str,
     severity: dg.AssetCheckSeverity,
     columns: tuple[str, ...] = (),
 ) -> dg.AssetChecksDefinition:
-    """An asset check running the suite of `rules()` on `relation`; blocking when `severity` is ERROR."""
+    """An asset check running the suite of `rules(mart_settings)` on `relation`; blocking when `severity` is ERROR.
+
+    The rules see the deployment's mart settings (the reporting currency of the
+    staging rules, say), read once into the resource.
+    """
 
     @dg.asset_check(
         asset=asset_key,
@@ -38,9 +43,10 @@ def build_suite_check(
         blocking=severity == dg.AssetCheckSeverity.ERROR,
         description=description,
     )
-    def suite_check(warehouse: DuckDBWarehouse, quality_reports: QualityReports) -> dg.AssetCheckResult:
+    def suite_check(warehouse: DuckDBWarehouse, quality_reports: QualityReports,
+                    mart_settings: MartSettings) -> dg.AssetCheckResult:
         path = Path(warehouse.path)
-        suite_rules = rules()
+        suite_rules = rules(mart_settings)
         outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns),
                                     docs_dir=quality_reports.path)
         failed_rules = {o.rule for o in outcome.failed if o.rule}

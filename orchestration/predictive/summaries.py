@@ -34,7 +34,7 @@ def occasions_sql(cut_off: str) -> str:
     return f"""
         SELECT customer_id, order_date AS day, sum(net_revenue) AS revenue
         FROM {ORDER_FACT}
-        WHERE is_completed AND order_date <= {cut_off}
+        WHERE is_completed AND NOT is_guest AND order_date <= {cut_off}
         GROUP BY customer_id, order_date
     """
 

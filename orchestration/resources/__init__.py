@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dagster as dg
+
+from ingestion.pii import KEY_ENVIRONMENT_VARIABLE
 from orchestration.resources.dbt import dbt_cli_resource
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.marts import MartSettings
@@ -24,8 +27,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
             landing_dir=str(settings.landing_dir),
             sources_file=str(settings.sources_file) if settings.sources_file else None,
             max_bad_share=settings.max_bad_share,
+            pii_key=dg.EnvVar(KEY_ENVIRONMENT_VARIABLE) if settings.pii_key else None,
         ),
-        "mart_settings": MartSettings(as_of_date=settings.as_of_date),
+        "mart_settings": MartSettings(as_of_date=settings.as_of_date, reporting_currency=settings.reporting_currency),
         "quality_reports": QualityReports(data_docs_dir=str(settings.data_docs_dir)),
         "serving": ServingStore(serving_path=str(settings.serving_path), contacts_path=str(settings.contacts_path),
                                 publish_contacts=settings.publish_contacts),

@@ -18,6 +18,7 @@ from packaging import version
 from pydantic import PrivateAttr
 
 from ingestion.contract import ENTITIES, dbt_vars
+from ingestion.mapping.spec import mapped_sources
 from ingestion.database.config import database_sources
 from ingestion.landing.discovery import landing_files
 from ingestion.pii import (
@@ -118,7 +119,8 @@ def resolve_pii_key(key: str | None, landing_dir: Path, sources_file: Path | Non
     from ingestion.demo import is_demo_data
 
     files = [f.path for entity in ENTITIES for f in landing_files(landing_dir, entity)[0]]
-    if not database_sources(sources_file) and is_demo_data(landing_dir, files, loaded):
+    if not database_sources(sources_file) and not mapped_sources(sources_file) and is_demo_data(landing_dir, files,
+                                                                                               loaded):
         warn(f"{problem}: the demo data is pseudonymised with the published demo key; "
              "real data needs a key of its own")
         return DEMO_KEY

@@ -6,10 +6,16 @@ import dagster as dg
 
 
 class MartSettings(dg.ConfigurableResource):
-    """The as-of date T of the marts; None lets dbt use the latest completed order's date."""
+    """The as-of date T of the marts and the reporting currency; None leaves each to the project's rule.
+
+    as_of_date None: the latest completed order's date. reporting_currency
+    None: the one currency every order is in (var reporting_currency).
+    """
 
     as_of_date: str | None = None
+    reporting_currency: str | None = None
 
     def dbt_vars(self) -> dict[str, str]:
         """Return the dbt vars these settings override (empty: the project's defaults)."""
-        return {"as_of_date": self.as_of_date} if self.as_of_date else {}
+        overrides = {"as_of_date": self.as_of_date, "reporting_currency": self.reporting_currency}
+        return {name: value for name, value in overrides.items() if value}

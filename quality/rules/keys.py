@@ -9,6 +9,8 @@
   staging keeps the latest.
 - A reference (an order's customer, a line's order, ...) must name a row of
   the parent entity that is itself accepted, i.e. in raw and not quarantined.
+  A `nullable` reference may be empty: an order without a customer id is a
+  guest order, kept and never counted against the bad share.
   Lines of a quarantined order are therefore quarantined too, and an order
   whose customer arrives in a later load is released by the next rebuild.
 
@@ -47,12 +49,17 @@ def reference_rules(entity: str) -> list[RowRule]:
         received = (f"SELECT DISTINCT {key_text(parent_key)} FROM {raw.current_raw_table} "
                     f"WHERE {key_text(parent_key)} IS NOT NULL")
         accepted = f"SELECT accepted_key FROM ({accepted_keys_query(parent)}) AS parents WHERE accepted_key IS NOT NULL"
+        if column in ENTITIES[entity].nullable_columns:
+            # Empty is a fact here (a guest order): only a value naming nobody is a defect.
+            known = RowRule(f"{entity}.{column}_known", entity, column,
+                            f"{column} names no {parent} row ({parent_key} unknown)",
+                            f"{key_text(column)} NOT IN ({received})")
+        else:
+            known = RowRule(f"{entity}.{column}_known", entity, column,
+                            f"{column} is missing or names no {parent} row ({parent_key} unknown)",
+                            f"coalesce({key_text(column)} NOT IN ({received}), true)")
         rules += [
-            RowRule(
-                f"{entity}.{column}_known", entity, column,
-                f"{column} is missing or names no {parent} row ({parent_key} unknown)",
-                f"coalesce({key_text(column)} NOT IN ({received}), true)",
-            ),
+            known,
             RowRule(
                 f"{entity}.{column}_accepted", entity, column,
                 f"{column} names a {parent} row that is itself quarantined",

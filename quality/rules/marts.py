@@ -10,7 +10,8 @@ from __future__ import annotations
 from quality.rules.row_rule import RowRule
 
 MARTS_SCHEMA = "marts"
-COMPLETED_REVENUE = f"(SELECT sum(net_revenue) FROM {MARTS_SCHEMA}.fct_orders WHERE is_completed)"
+# Of identified customers: guest orders are in fct_orders, never in the customer marts.
+COMPLETED_REVENUE = f"(SELECT sum(net_revenue) FROM {MARTS_SCHEMA}.fct_orders WHERE is_completed AND NOT is_guest)"
 CLV_REVENUE = f"(SELECT sum(historical_revenue) FROM {MARTS_SCHEMA}.customer_lifetime_value)"
 RFM_ROWS = f"(SELECT count(*) FROM {MARTS_SCHEMA}.customer_rfm)"
 CLV_ROWS = f"(SELECT count(*) FROM {MARTS_SCHEMA}.customer_lifetime_value)"

@@ -25,9 +25,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ingestion.contract import ENTITIES, Column, dbt_vars
-from ingestion.raw.tables import LINEAGE_COLUMNS, UNSHOWN_LINEAGE
+from ingestion.raw.tables import LINEAGE_COLUMNS, SOURCE_STATUSES_TABLE, UNSHOWN_LINEAGE
 from quality.rules.keys import key_rules
-from quality.rules.row_rule import WARNING, RowRule
+from quality.rules.row_rule import ERROR, WARNING, RowRule
 
 # Clock skew between source systems is normal; a timestamp later than this is not.
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"
@@ -121,7 +121,7 @@ def timestamp_instant(column: str) -> str:
     """
     project = dbt_vars()
     return (f"CASE WHEN regexp_matches(trim({column}), '{project['source_zone_pattern']}') "
-            f"THEN try_cast(trim({column}) AS TIMESTAMPTZ) "
+            f"THEN try_cast(regexp_replace(trim({column}), '{project['source_offset_gap']}', '\\1') AS TIMESTAMPTZ) "
             f"ELSE timezone('{project['source_time_zone']}', try_cast(trim({column}) AS TIMESTAMP)) END")
 
 
@@ -162,20 +162,62 @@ def type_rules(entity: str) -> list[RowRule]:
 STATUS_MAP_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "order_status_map.csv"
 
 
+def status_map() -> dict[str, str]:
+    """Source status (lower case) -> normalised status, as the order_status_map seed maps them."""
+    with STATUS_MAP_SEED.open(encoding="utf-8", newline="") as handle:
+        return {row["source_status"].strip().lower(): row["status"].strip() for row in csv.DictReader(handle)}
+
+
 def mapped_statuses() -> list[str]:
     """The source statuses the order_status_map seed maps (lower case)."""
-    with STATUS_MAP_SEED.open(encoding="utf-8", newline="") as handle:
-        return sorted({row["source_status"].strip().lower() for row in csv.DictReader(handle)})
+    return sorted(status_map())
+
+
+def _quoted(words: list[str]) -> str:
+    return ", ".join("'" + word.replace("'", "''") + "'" for word in words)
+
+
+def status_is(normalised: str | None) -> str:
+    """SQL: a raw order's status maps (seed, or its source's own words) to `normalised` (None: to anything).
+
+    Staging maps exactly so (stg_orders__orders): the source's words first, then the seed.
+    """
+    source_words = (f"SELECT source_status FROM {SOURCE_STATUSES_TABLE} AS words WHERE words.source_file = "
+                    "_source_file" + (f" AND words.status = '{normalised}'" if normalised else ""))
+    seed_words = [word for word, status in status_map().items() if normalised is None or status == normalised]
+    return f"(lower(trim(status)) IN ({_quoted(seed_words)}) OR lower(trim(status)) IN ({source_words}))"
 
 
 def status_rules(entity: str) -> list[RowRule]:
-    """An order status the mapping does not know: a warning, the order counts as pending."""
+    """An order status no mapping knows: a warning, the order counts as pending."""
     if entity != "orders":
         return []
-    known = ", ".join("'" + status.replace("'", "''") + "'" for status in mapped_statuses())
     return [RowRule(f"{entity}.status_mapped", entity, "status",
-                    "status is not in seeds/order_status_map.csv, so the order counts as pending",
-                    f"{_text('status')} IS NOT NULL AND lower(trim(status)) NOT IN ({known})", severity=WARNING)]
+                    "status is neither in seeds/order_status_map.csv nor in its source's statuses (sources file), "
+                    "so the order counts as pending",
+                    f"{_text('status')} IS NOT NULL AND NOT {status_is(None)}", severity=WARNING)]
+
+
+def revenue_rules(entity: str) -> list[RowRule]:
+    """A completed order with neither an order total nor a usable line: its revenue is unknown.
+
+    A usable line is a current raw order line that breaks none of its own row
+    rules. An order that is not completed needs neither (it counts for
+    nothing). Lines load after their orders, so at load time this rule would
+    fire for every order whose lines are still to come: it is the
+    quarantine's (quality/quarantine.py), never a load's bad share.
+    """
+    if entity != "orders":
+        return []
+    items = ENTITIES["order_items"]
+    own = [rule for rule in (record_rules(items.name) + missing_key_rules(items.name) + type_rules(items.name)
+                             + line_amount_rules(items.name)) if rule.severity == ERROR]
+    broken = " OR ".join(f"coalesce(({rule.predicate}), false)" for rule in own)
+    usable = f"SELECT DISTINCT nullif(trim(order_id), '') FROM {items.current_raw_table} WHERE NOT ({broken})"
+    return [RowRule(f"{entity}.revenue_known", entity, "order_total",
+                    "the order is completed but has neither lines nor an order_total, so its revenue is unknown",
+                    f"{_text('order_total')} IS NULL AND {status_is('completed')} AND "
+                    f"nullif(trim(order_id), '') NOT IN ({usable})", counts_against_limit=False)]
 
 
 def survey_rules(entity: str) -> list[RowRule]:

@@ -42,28 +42,45 @@ def reference_rules(entity: Entity) -> list[RowRule]:
     for column, parent_name in entity.references:
         parent = ENTITIES[parent_name]
         (parent_key,) = parent.key_columns
+        empty = "false" if column in entity.nullable_columns else f"{column} IS NULL"
         rules.append(RowRule(
             f"{staging_model(entity)}.{column}_resolves", staging_model(entity), column,
             f"{column} names no row of {staging_relation(parent)}",
-            f"{column} IS NULL OR {column} NOT IN (SELECT {parent_key} FROM {staging_relation(parent)} "
+            f"{empty} OR {column} NOT IN (SELECT {parent_key} FROM {staging_relation(parent)} "
             f"WHERE {parent_key} IS NOT NULL)",
         ))
     return rules
 
 
-def currency_rules(entity: Entity, reporting_currency: str) -> list[RowRule]:
-    """Orders in a currency that is neither the reporting one nor converted by reference.fx_rates."""
+CURRENCY_HINT = ("set the reporting currency (RETENTION_REPORTING_CURRENCY=EUR, or retention run --currency EUR) "
+                 "and give every other currency a rate to it in dbt_project/seeds/fx_rates.csv "
+                 "(currency,rate_to_reporting)")
+
+
+def currency_rules(entity: Entity, reporting_currency: str | None) -> list[RowRule]:
+    """Orders whose currency cannot be reported: no rate to the reporting currency, or mixed with none set.
+
+    Without a reporting currency the orders' one currency is it (macro
+    reporting_currency); with several, every order outside the most common
+    currency is named, with how to set one.
+    """
     if entity.name != "orders":
         return []
+    if reporting_currency is None:
+        return [RowRule(
+            f"{staging_model(entity)}.one_currency", staging_model(entity), "currency",
+            f"the orders are in more than one currency and no reporting currency is set: {CURRENCY_HINT}",
+            "currency IS NOT NULL AND currency <> (SELECT mode(currency) FROM {batch} WHERE currency IS NOT NULL)",
+        )]
     return [RowRule(
         f"{staging_model(entity)}.one_currency", staging_model(entity), "currency",
-        f"currency is not {reporting_currency} and reference.fx_rates has no rate for it",
+        f"currency is not {reporting_currency} and reference.fx_rates has no rate for it: {CURRENCY_HINT}",
         f"coalesce(currency, '{reporting_currency}') <> '{reporting_currency}' AND currency NOT IN "
         "(SELECT upper(trim(currency)) FROM reference.fx_rates WHERE currency IS NOT NULL)",
     )]
 
 
-def staging_rules(entity: Entity, reporting_currency: str) -> list[RowRule]:
+def staging_rules(entity: Entity, reporting_currency: str | None) -> list[RowRule]:
     """Every rule of an entity's staging model."""
     rules = [unique_key_rule(entity), *reference_rules(entity), *currency_rules(entity, reporting_currency)]
     return [replace(rule, hidden_columns=STAGING_PII_COLUMNS.get(entity.name, ())) for rule in rules]

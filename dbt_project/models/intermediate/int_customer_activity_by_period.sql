@@ -15,7 +15,7 @@ with completed as (
 
     select customer_id, order_date, net_revenue
     from {{ ref('int_orders') }}
-    where is_completed
+    where is_completed and not is_guest
 
 ),
 

@@ -8,5 +8,5 @@ select
     max(order_date) as last_order_date,
     min(ordered_at) as first_ordered_at
 from {{ ref('int_orders') }}
-where is_completed
+where is_completed and not is_guest
 group by customer_id

@@ -1,7 +1,9 @@
 -- One row per order placed on or before T, with its lines summed, its amounts
 -- in the reporting currency and its net revenue (METRICS.md):
 -- sum of quantity * unit_price - line_discount over the lines, minus the
--- order discount; the order total where the source has no lines.
+-- order discount; the order total where the source has no lines. An order
+-- without a customer id is a guest order (METRICS.md): kept here and in the
+-- revenue totals, flagged is_guest, and left out of every customer-level model.
 with orders as (
 
     select * from {{ ref('stg_orders__orders') }}
@@ -37,6 +39,12 @@ as_of as (
 
 ),
 
+reporting as (
+
+    select reporting_currency from {{ ref('int_reporting_currency') }}
+
+),
+
 priced as (
 
     select
@@ -47,15 +55,16 @@ priced as (
         orders.order_status,
         orders.source_status,
         orders.sales_channel,
+        orders.customer_id is null as is_guest,
+        reporting.reporting_currency,
         -- An order without a currency is taken to be in the reporting currency.
-        coalesce(orders.currency, '{{ var("reporting_currency") }}') as source_currency,
+        coalesce(orders.currency, reporting.reporting_currency) as source_currency,
         case
-            when coalesce(orders.currency, '{{ var("reporting_currency") }}') = '{{ var("reporting_currency") }}'
-                then 1
+            when orders.currency is null or orders.currency = reporting.reporting_currency then 1
             when fx_rates.rate_to_reporting is null then {{ raise_error(
-                "'order ' || orders.order_id || ' is in ' || orders.currency || ' but the reporting currency is "
-                ~ var('reporting_currency') ~ " and seeds/fx_rates.csv has no rate for '
-                || orders.currency || ': add a row (currency, rate_to_reporting) or set var reporting_currency'"
+                "'order ' || orders.order_id || ' is in ' || orders.currency || ' but the reporting currency is '
+                || reporting.reporting_currency || ' and seeds/fx_rates.csv has no rate for '
+                || orders.currency || ': add a row (currency, rate_to_reporting), or set RETENTION_REPORTING_CURRENCY'"
             ) }}
             else fx_rates.rate_to_reporting
         end as fx_rate,
@@ -67,6 +76,7 @@ priced as (
         orders.order_total
     from orders
     cross join as_of
+    cross join reporting
     left join lines on orders.order_id = lines.order_id
     left join fx_rates on orders.currency = fx_rates.currency
     where cast(orders.ordered_at as date) <= as_of.as_of_date
@@ -92,7 +102,9 @@ select
     order_status,
     source_status,
     order_status = 'completed' as is_completed,
+    is_guest,
     sales_channel,
+    reporting_currency,
     source_currency,
     line_count,
     items_quantity,

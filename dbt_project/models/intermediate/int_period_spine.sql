@@ -10,7 +10,7 @@ with bounds as (
         max(as_of.as_of_date) as as_of_date
     from {{ ref('int_orders') }} as orders
     cross join {{ ref('int_as_of_date') }} as as_of
-    where orders.is_completed
+    where orders.is_completed and not orders.is_guest
 
 ),
 

@@ -12,7 +12,7 @@ purchase_days as (
 
     select distinct customer_id, order_date as purchase_date
     from {{ ref('int_orders') }}
-    where is_completed
+    where is_completed and not is_guest
 
 ),
 
@@ -47,7 +47,7 @@ recent_orders as (
         ) as orders_window_before
     from {{ ref('int_orders') }} as orders
     cross join as_of
-    where orders.is_completed
+    where orders.is_completed and not orders.is_guest
     group by orders.customer_id
 
 ),

@@ -1,0 +1,31 @@
+-- The reporting currency (one row): var('reporting_currency') when set, otherwise the one
+-- currency every order is in. Orders without a currency are taken to be in it. Orders in
+-- several currencies without a set one stop the build: rates convert into a currency, and
+-- which one is the user's decision.
+{% set configured = var('reporting_currency') %}
+
+{% if configured %}
+select cast('{{ configured | upper }}' as {{ dbt.type_string() }}) as reporting_currency
+{% else %}
+with currencies as (
+
+    select
+        count(distinct currency) as currency_count,
+        min(currency) as only_currency,
+        {{ dbt.listagg('distinct currency', "', '", 'order by currency') }} as currencies
+    from {{ ref('stg_orders__orders') }}
+    where currency is not null
+
+)
+
+select
+    case
+        when currency_count > 1 then {{ raise_error(
+            "'the orders are in ' || currencies || ' and no reporting currency is set: set "
+            ~ "RETENTION_REPORTING_CURRENCY (or retention run --currency) to one of them and give the others "
+            ~ "a rate in dbt_project/seeds/fx_rates.csv'"
+        ) }}
+        else only_currency
+    end as reporting_currency
+from currencies
+{% endif %}

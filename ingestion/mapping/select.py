@@ -1,0 +1,251 @@
+"""DuckDB queries that read a mapped export and yield one entity's rows in contract columns.
+
+Reading: CSV with its options, whitespace-separated logs, Excel sheets
+(python-calamine, through pandas, into a Parquet scratch copy that DuckDB
+reads), Parquet and JSON Lines. Every export value is text, and every row
+keeps `_row_number`, its data row in the file (1 = the first row after the
+header), so that a message names the export's own row.
+
+Mapping: each contract column is the first of its candidates that the
+export has as a column, or else an SQL expression over the export's
+columns (and over `_row_number` and the source's lookup tables), rewritten
+into the contract's text by the source's value formats (values.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingestion.contract import ENTITIES
+from ingestion.landing.discovery import file_format_of
+from ingestion.landing.readers import LINES_READER, jsonl_select, parquet_select
+from ingestion.mapping.spec import WHITESPACE, EntityMapping, MappedSource, ReadOptions
+from ingestion.mapping.values import contract_text, sql_literal
+from ingestion.raw.tables import quote_identifier
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
+
+class MappingError(ValueError):
+    """A mapping that does not fit its export; the message names the source, entity, column and file."""
+
+
+def export_format(source: MappedSource, path: Path) -> str | None:
+    """The format of one export: as the source says, else from the file name (None: not a data file)."""
+    if source.read.file_format:
+        return source.read.file_format
+    if path.name.lower().endswith(EXCEL_SUFFIXES):
+        return "excel"
+    return file_format_of(path)
+
+
+def _csv_select(path: Path, read: ReadOptions) -> tuple[str, list]:
+    options = ["all_varchar = true", f"header = {str(read.header).lower()}", f"skip = {int(read.skip_rows)}"]
+    if read.delimiter:
+        options.append(f"delim = {sql_literal(read.delimiter)}")
+    if read.names:
+        options.append("names = [" + ", ".join(sql_literal(n) for n in read.names) + "]")
+    # DuckDB streams `row_number() OVER ()` in file order, so it is the file's data-row number.
+    return (f"SELECT *, row_number() OVER () AS _row_number FROM read_csv(?, {', '.join(options)})", [str(path)])
+
+
+def _whitespace_select(con: duckdb.DuckDBPyConnection, path: Path, read: ReadOptions) -> tuple[str, list]:
+    """A log whose fields are separated by runs of blanks (leading blanks ignored), like CDNOW's."""
+    lines = (f"SELECT row_number() OVER () AS line_number, regexp_split_to_array(trim(line), '\\s+') AS fields "
+             f"FROM {LINES_READER}")
+    kept = f"SELECT * FROM ({lines}) AS lines WHERE line_number > {int(read.skip_rows)} AND fields <> ['']"
+    names = list(read.names)
+    header_rows = 0
+    if read.header and not names:
+        first = con.execute(f"SELECT fields FROM ({kept}) AS k ORDER BY line_number LIMIT 1", [str(path)]).fetchone()
+        names, header_rows = (list(first[0]) if first else []), 1
+    if not names:
+        (width,) = con.execute(f"SELECT max(len(fields)) FROM ({kept}) AS k", [str(path)]).fetchone()
+        names = [f"column{i}" for i in range(int(width or 0))]
+    projection = ", ".join(f"fields[{i + 1}] AS {quote_identifier(n)}" for i, n in enumerate(names))
+    return (f"SELECT {projection}, CAST(row_number() OVER (ORDER BY line_number) AS BIGINT) AS _row_number "
+            f"FROM ({kept}) AS k QUALIFY row_number() OVER (ORDER BY line_number) > {header_rows}",
+            [str(path)])
+
+
+def excel_to_parquet(path: Path, read: ReadOptions, target: Path) -> Path:
+    """Copy one sheet of a workbook to a Parquet file of text columns; return the target.
+
+    Cells keep what a person sees: whole numbers without `.0`, dates and
+    times as ISO text, empty cells as NULL.
+    """
+    import pandas as pd
+
+    frame = pd.read_excel(path, sheet_name=read.sheet if read.sheet is not None else 0, header=None,
+                          skiprows=read.skip_rows, engine="calamine")
+    if read.header and not read.names:
+        names = [str(v).strip() if pd.notna(v) else f"column{i}" for i, v in enumerate(frame.iloc[0])]
+        frame = frame.iloc[1:]
+    else:
+        names = list(read.names) or [f"column{i}" for i in range(frame.shape[1])]
+    frame = frame.iloc[:, :len(names)]
+    frame.columns = names[:frame.shape[1]]
+    text = pd.DataFrame({name: _as_text(frame[name]) for name in frame.columns})
+    text = text.dropna(how="all")  # rows left blank in the sheet are not rows of the export
+    text["_row_number"] = range(1, len(text) + 1)
+    text.to_parquet(target, index=False)
+    return target
+
+
+def _as_text(column):
+    """A sheet column as text, vectorised (never a loop over its cells)."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column.dt.strftime("%Y-%m-%d %H:%M:%S").where(column.notna(), None)
+    if pd.api.types.is_float_dtype(column):
+        whole = column.dropna()
+        if len(whole) and (whole == whole.round()).all() and whole.abs().max() < 2**53:
+            return column.astype("Int64").astype("string").astype(object).where(column.notna(), None)
+        return column.astype("string").astype(object).where(column.notna(), None)
+    return column.astype("string").str.strip().astype(object).where(column.notna(), None)
+
+
+def export_select(con: duckdb.DuckDBPyConnection, source: MappedSource, path: Path, file_format: str,
+                  scratch: Path) -> tuple[str, list]:
+    """A query over one export (already UTF-8 where it is text): its columns as text, plus `_row_number`."""
+    if file_format == "csv":
+        if source.read.delimiter == WHITESPACE:
+            return _whitespace_select(con, path, source.read)
+        return _csv_select(path, source.read)
+    if file_format == "excel":
+        return parquet_select(excel_to_parquet(path, source.read, scratch / f"{path.stem}.parquet"))
+    if file_format == "parquet":
+        return parquet_select(path)
+    return jsonl_select(con, path)
+
+
+@dataclass(frozen=True)
+class EntitySelect:
+    """The query yielding one entity's rows from an export, and which export column fed each contract column."""
+
+    sql: str
+    params: list
+    origins: dict[str, str]  # contract column -> the export column or expression it came from
+
+
+def _matching_column(candidate: str, columns: list[str]) -> str | None:
+    if candidate in columns:
+        return candidate
+    folded = {c.strip().casefold(): c for c in columns}
+    return folded.get(candidate.strip().casefold())
+
+
+PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?\}")
+
+
+class _Resolver:
+    """Turns a source's column mappings into SQL over one export, `{column}` references included."""
+
+    def __init__(self, source: MappedSource, columns: list[str], file_name: str):
+        self.source, self.columns, self.file_name = source, columns, file_name
+        self.done: dict[tuple[str, str], str | None] = {}
+
+    def base(self, entity: str, column: str) -> tuple[str | None, str]:
+        """(SQL with references left in, where it came from) of one mapped column; None when not mapped."""
+        candidates = self.source.entities[entity].columns.get(column)
+        if candidates is None:
+            return None, ""
+        for candidate in candidates:
+            if candidate.startswith("="):
+                return candidate[1:].strip(), candidate[1:].strip()
+            found = _matching_column(candidate, self.columns)
+            if found is not None:
+                return quote_identifier(found), found
+        if len(candidates) == 1:
+            return candidates[0], candidates[0]  # not a column of the export: an expression
+        if column in ENTITIES[entity].required_columns:
+            raise MappingError(f"files.{self.source.name}.entities.{entity}.columns.{column}: {self.file_name} has "
+                               f"none of {', '.join(map(repr, candidates))}; it has "
+                               f"{', '.join(map(repr, self.columns))}")
+        return None, ""
+
+    def expand(self, entity: str, sql: str, seen: tuple[tuple[str, str], ...]) -> str:
+        """`sql` with every `{column}` / `{entity.column}` replaced by that column's contract text."""
+        def replace_reference(match: re.Match) -> str:
+            target = (match.group(1), match.group(2)) if match.group(2) else (entity, match.group(1))
+            if target[0] not in self.source.entities or target[1] not in ENTITIES[target[0]].columns:
+                raise MappingError(f"files.{self.source.name}.entities.{entity}: {match.group(0)} names no mapped "
+                                   "contract column of this source")
+            if target in seen:
+                raise MappingError(f"files.{self.source.name}.entities.{entity}: {match.group(0)} refers to itself")
+            value = self.text(*target, seen=seen + (target,))
+            if value is None:
+                raise MappingError(f"files.{self.source.name}.entities.{entity}: {match.group(0)} is not mapped")
+            return f"({value})"
+        return PLACEHOLDER.sub(replace_reference, sql)
+
+    def text(self, entity: str, column: str, seen: tuple[tuple[str, str], ...] = ()) -> str | None:
+        """SQL: the contract text of one mapped column (value formats applied), None when not mapped."""
+        if (entity, column) not in self.done:
+            sql, _ = self.base(entity, column)
+            if sql is None:
+                self.done[(entity, column)] = None
+            else:
+                expanded = self.expand(entity, sql, seen + ((entity, column),))
+                kind = ENTITIES[entity].spec(column).type.kind
+                self.done[(entity, column)] = contract_text(f"({expanded})", kind, self.source.formats)
+        return self.done[(entity, column)]
+
+
+def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: str, file_sql: str,
+                  params: list, file_name: str, landing_dir: Path) -> EntitySelect:
+    """The query of one entity's rows from one export, checked against the export (bad SQL named at once)."""
+    mapping = source.entities[entity]
+    described = [row[0] for row in con.execute(f"DESCRIBE {file_sql}", params).fetchall()]
+    columns = [c for c in described if c not in ("_row_number", "_parse_error", "_unparsed_line")]
+    resolver = _Resolver(source, columns, file_name)
+    resolved = {c: resolver.text(entity, c) for c in mapping.columns}
+    resolved = {c: sql for c, sql in resolved.items() if sql is not None}
+    lookups = "".join(f"{quote_identifier(name)} AS ({lookup_select(landing_dir / relative)}), "
+                      for name, relative in source.lookups.items())
+    projection = ", ".join(f"{sql} AS {quote_identifier(column)}" for column, sql in resolved.items())
+    where = f" WHERE {resolver.expand(entity, mapping.where, ())}" if mapping.where else ""
+    lineage = "_row_number" + (", _parse_error, _unparsed_line" if "_parse_error" in described else "")
+    # Window functions (line numbers, a customer's first order) see every row of the export; the
+    # entity's filter applies to their results.
+    mapped = f"SELECT * FROM (SELECT {projection}, {lineage}, {where_flag(where)} FROM export) AS rows WHERE _keep"
+    mapped = f"SELECT * EXCLUDE (_keep) FROM ({mapped}) AS kept"
+    if mapping.distinct:
+        mapped = (f"SELECT * EXCLUDE (_row_number), min(_row_number) AS _row_number FROM ({mapped}) AS rows "
+                  "GROUP BY ALL")
+    sql = f"WITH {lookups}export AS ({file_sql}) {mapped}"
+    try:
+        con.execute(f"DESCRIBE {sql}", params)
+    except duckdb.Error as err:
+        first_line = str(err).strip().splitlines()[0]
+        raise MappingError(f"files.{source.name}.entities.{entity}: the mapping does not apply to {file_name}: "
+                           f"{first_line}. Its columns: {', '.join(map(repr, columns))}") from None
+    origins = {column: resolver.base(entity, column)[1] for column in resolved}
+    return EntitySelect(sql, params, origins)
+
+
+def where_flag(where: str) -> str:
+    """SQL: the `_keep` flag of a row (true without a filter)."""
+    return f"coalesce(({where.removeprefix(' WHERE ')}), false) AS _keep" if where else "true AS _keep"
+
+
+def lookup_select(path: Path) -> str:
+    """SQL reading a lookup file (CSV, Parquet or JSON Lines, by name) as text columns."""
+    fmt = file_format_of(path)
+    literal = sql_literal(str(path))
+    if fmt == "parquet":
+        return f"SELECT * FROM read_parquet({literal})"
+    if fmt == "jsonl":
+        return f"SELECT * FROM read_json({literal}, format = 'newline_delimited', records = true)"
+    return f"SELECT * FROM read_csv({literal}, header = true, all_varchar = true)"
+
+
+def describe_origins(origins: dict[str, str]) -> str:
+    """E.g. `order_id <- InvoiceNo, currency <- 'GBP'`, for the manifest note."""
+    return json.dumps(origins, ensure_ascii=False)
