@@ -91,7 +91,10 @@ def define_pseudonym_macro(con, key: str | None) -> None:
         inner, outer = hmac_pads(key)
         con.execute(f"SET VARIABLE {INNER_PAD_VARIABLE} = unhex(?)", [inner.hex()])
         con.execute(f"SET VARIABLE {OUTER_PAD_VARIABLE} = unhex(?)", [outer.hex()])
+    # The missing key is tested first, on its own: inside `NULL || ...` DuckDB folds the error away.
     con.execute(
-        f"CREATE OR REPLACE TEMP MACRO {PSEUDONYM_MACRO}(value) AS CASE WHEN nullif(lower(trim(value)), '') IS NULL "
-        f"THEN NULL ELSE sha256(coalesce(getvariable('{OUTER_PAD_VARIABLE}'), {missing}) || unhex(sha256("
-        f"coalesce(getvariable('{INNER_PAD_VARIABLE}'), {missing}) || encode(lower(trim(value)))))) END")
+        f"CREATE OR REPLACE TEMP MACRO {PSEUDONYM_MACRO}(value) AS CASE "
+        f"WHEN getvariable('{OUTER_PAD_VARIABLE}') IS NULL OR getvariable('{INNER_PAD_VARIABLE}') IS NULL "
+        f"THEN {missing} WHEN nullif(lower(trim(value)), '') IS NULL THEN NULL "
+        f"ELSE sha256(getvariable('{OUTER_PAD_VARIABLE}') || unhex(sha256(getvariable('{INNER_PAD_VARIABLE}') "
+        "|| encode(lower(trim(value)))))) END")

@@ -171,7 +171,9 @@ def run_and_summarise(settings: Settings, quiet: bool) -> bool:
     # dagster-dbt echoes every dbt log line to stdout; Dagster's own log goes to stderr.
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull if quiet else sys.stdout):
         outcome = run_refresh(settings, log_level="WARNING" if quiet else "INFO")
-    click.echo(f"\nChecks: {outcome.checks_passed} passed, {outcome.checks_failed} failed (run id {outcome.run_id})")
+    click.echo(f"\nChecks: {outcome.checks_passed} passed, {outcome.checks_failed} failed, {outcome.checks_warned} "
+               f"warned (run id {outcome.run_id})")
+    print_warnings(outcome.warnings)
     if not outcome.success:
         click.secho(f"\nThe run failed (run id {outcome.run_id}):", fg="red", err=True)
         for message in outcome.failures:
@@ -180,6 +182,17 @@ def run_and_summarise(settings: Settings, quiet: bool) -> bool:
         click.echo(outcome.summary)
     print_published(settings)
     return outcome.success
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Print every warning of a run by name, each rule that fired on its own line."""
+    if warnings:
+        click.secho(f"\nWarnings ({len(warnings)}; the run went on):", fg="yellow")
+        for message in warnings:
+            first, *rules = message.split("\n")
+            click.secho(f"  - {first}", fg="yellow")
+            for rule in rules:
+                click.secho(f"      {rule}", fg="yellow")
 
 
 def print_published(settings: Settings) -> None:
@@ -211,9 +224,11 @@ def print_status(settings: Settings) -> None:
         verdict = "succeeded" if report.success else "FAILED"
         finished = report.finished_at.replace("T", " ").replace("+00:00", " UTC")
         click.echo(f"Latest run {report.run_id[:8]}, finished {finished}: {verdict} "
-                   f"({report.checks_passed} checks passed, {report.checks_failed} failed)")
+                   f"({report.checks_passed} checks passed, {report.checks_failed} failed, {report.checks_warned} "
+                   "warned)")
         for message in report.failures:
             click.echo(f"  - {message}")
+        print_warnings(report.warnings)
         if report.summary:
             click.echo(report.summary)
     print_published(settings)
@@ -259,6 +274,60 @@ def forget(files: tuple[str, ...], wait: float | None) -> None:
             click.echo(f"{gone.source_file}: removed {gone.rows:,} {gone.entity} rows ({gone.versions} version"
                        f"{'s' if gone.versions != 1 else ''}) from raw; the next run rebuilds quarantine, staging "
                        "and the marts without them")
+
+
+@main.group()
+def sources() -> None:
+    """Map your own exports onto the source contract: draft a mapping, then check it (README: Load your own exports)."""
+
+
+@sources.command(name="suggest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the draft to this file instead of printing it.")
+def sources_suggest(files: tuple[Path, ...], output: Path | None) -> None:
+    """Read each export's header and a sample of its rows and write a draft mapping (a `files:` section)."""
+    from ingestion.mapping.suggest import draft_text, suggest
+
+    settings = Settings.from_env()
+    text = draft_text([suggest(path, settings.landing_dir) for path in files])
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Draft written to {output}: check every guess, put it in your sources file "
+                   f"({settings.sources_file or PROJECT_ROOT / 'sources.yml'}), then run `retention sources check`.")
+
+
+@sources.command(name="check")
+def sources_check() -> None:
+    """Apply the sources file's mappings to the landing files without loading them, and print what a run would do.
+
+    Per entity and column: how many rows parse, how many would be quarantined
+    and why, statuses no mapping knows, guest and orphan shares, and which
+    files the bad-share limit would refuse. The warehouse is not opened.
+    """
+    from ingestion.mapping.check import check_sources, format_check
+
+    settings = Settings.from_env()
+    click.echo(f"Checking the files in {settings.landing_dir} with {settings.sources_file or 'no sources file'}")
+    from ingestion.landing.loader import LoadError
+
+    try:
+        checks = check_sources(settings.landing_dir, settings.sources_file, settings.pii_key)
+    except LoadError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(format_check(checks, settings.max_bad_share))
+
+
+@sources.command(name="presets")
+def sources_presets() -> None:
+    """List the shipped presets (mappings a `files:` entry names with `preset:` and may override)."""
+    from ingestion.mapping.spec import PRESET_DIR, preset_names
+
+    for name in preset_names():
+        first = (PRESET_DIR / f"{name}.yml").read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+        click.echo(f"{name:<16} {first}")
 
 
 @main.command()

@@ -19,9 +19,13 @@ class WarehouseSummary:
     rows_by_table: dict[str, int]
     customers: int | None
     orders: int | None
-    completed_orders: int | None
+    completed_orders: int | None  # None: the marts were not built
     completed_revenue: float | None
     currency: str | None
+    # Guest orders (no customer id): completed ones and their revenue, in the totals above.
+    guest_orders: int | None = None
+    guest_revenue: float | None = None
+    currency_chosen_by: str | None = None  # "set", or "the one currency of all orders"
     headlines: MartHeadlines | None = None
     # entity -> (received, accounted for, balances) of the latest run's reconciliation
     reconciliation: dict[str, tuple[int, int, bool]] | None = None
@@ -69,13 +73,16 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
     counts = table_row_counts(con)
     customers = counts.get("staging.stg_crm__customers")
     orders = counts.get("staging.stg_orders__orders")
-    completed = revenue = currency = None
+    completed = revenue = currency = guests = guest_revenue = chosen_by = None
     if "marts.fct_orders" in counts:
         # The order fact already holds each order's net revenue (METRICS.md): read it, don't recompute it.
-        completed, revenue, currency = con.execute(
-            "SELECT count(*), sum(net_revenue), string_agg(DISTINCT currency, ', ') "
-            "FROM marts.fct_orders WHERE is_completed"
+        completed, revenue, currency, guests, guest_revenue = con.execute(
+            "SELECT count(*), sum(net_revenue), string_agg(DISTINCT currency, ', '), count(*) FILTER (is_guest), "
+            "sum(net_revenue) FILTER (is_guest) FROM marts.fct_orders WHERE is_completed"
         ).fetchone()
+        if table_exists(con, "intermediate", "int_reporting_currency"):
+            (chosen_by,) = con.execute("SELECT any_value(chosen_by) FROM intermediate.int_reporting_currency"
+                                       ).fetchone()
     return WarehouseSummary(
         headlines=mart_headlines(con) if "marts.customer_rfm" in counts else None,
         reconciliation=latest_reconciliation(con),
@@ -87,6 +94,9 @@ def warehouse_summary(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> W
         completed_orders=completed,
         completed_revenue=float(revenue) if revenue is not None else None,
         currency=currency,
+        guest_orders=guests,
+        guest_revenue=float(guest_revenue) if guest_revenue is not None else None,
+        currency_chosen_by=chosen_by,
     )
 
 
@@ -171,9 +181,21 @@ def format_summary(summary: WarehouseSummary) -> str:
     if summary.customers is not None:
         lines.append(f"customers        {summary.customers:>12,}")
     if summary.orders is not None:
-        lines.append(f"orders           {summary.orders:>12,}  ({summary.completed_orders or 0:,} completed)")
+        completed = ("completed: not known, the marts were not built" if summary.completed_orders is None
+                     else f"{summary.completed_orders:,} completed")
+        lines.append(f"orders           {summary.orders:>12,}  ({completed})")
     if summary.completed_revenue is not None:
-        lines.append(f"net revenue      {summary.completed_revenue:>15,.2f} {summary.currency or ''}  (completed orders)")
+        chosen = {"set": "set by RETENTION_REPORTING_CURRENCY / --currency",
+                  None: ""}.get(summary.currency_chosen_by, summary.currency_chosen_by)
+        lines.append(f"net revenue      {summary.completed_revenue:>15,.2f} {summary.currency or ''}  (completed orders"
+                     + (f"; currency: {chosen}" if chosen else "") + ")")
+    if summary.guest_orders:
+        share = summary.guest_orders / summary.completed_orders if summary.completed_orders else 0.0
+        revenue_share = ((summary.guest_revenue or 0.0) / summary.completed_revenue
+                         if summary.completed_revenue else 0.0)
+        lines.append(f"guest orders     {summary.guest_orders:>12,}  ({share:.1%} of completed orders, "
+                     f"{summary.guest_revenue or 0:,.2f} {summary.currency or ''} = {revenue_share:.1%} of net revenue; "
+                     "in the totals, in no customer mart)")
     if summary.reconciliation:
         balanced = [entity for entity, (_, _, ok) in summary.reconciliation.items() if ok]
         unbalanced = sorted(set(summary.reconciliation) - set(balanced))

@@ -14,12 +14,17 @@
     end
 {%- endmacro %}
 
+{#- The missing key is tested on its own first: inside `NULL || ...` DuckDB
+    folds an error() away, and every pseudonym would silently be NULL. -#}
 {% macro duckdb__hmac_sha256(expression) -%}
-    {%- set missing = "error('no PII key: set RETENTION_PII_KEY (it reaches dbt as DBT_ENV_SECRET_RETENTION_PII_KEY)')" -%}
-    sha256(
-        coalesce(getvariable('retention_pii_opad'), {{ missing }})
-        || unhex(sha256(coalesce(getvariable('retention_pii_ipad'), {{ missing }}) || encode({{ expression }})))
-    )
+    case
+        when getvariable('retention_pii_opad') is null or getvariable('retention_pii_ipad') is null
+            then error('no PII key: set RETENTION_PII_KEY (it reaches dbt as DBT_ENV_SECRET_RETENTION_PII_KEY)')
+        else sha256(
+            getvariable('retention_pii_opad')
+            || unhex(sha256(getvariable('retention_pii_ipad') || encode({{ expression }})))
+        )
+    end
 {%- endmacro %}
 
 {% macro default__hmac_sha256(expression) -%}

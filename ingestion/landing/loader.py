@@ -112,6 +112,7 @@ class FileOutcome:
     note: str
     schema_drift: str = ""  # contract columns missing / extra columns, in words ("" when none)
     warning: str = ""  # what the run log must say about the file ("" when nothing)
+    mapped_from: dict[str, str] = field(default_factory=dict)  # mapped export: contract column -> its origin
 
 
 @dataclass
@@ -274,7 +275,7 @@ def load_landing_file(
         if seen.needs_transcoding:
             readable = Path(scratch) / f"utf8.{landing_file.file_format}"
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
-        rows, drift = append_file_version(
+        rows, drift, mapped_from = append_file_version(
             con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard,
             MappedRead(source, Path(scratch), landing_dir) if source is not None else None)
     if version == 1:
@@ -297,7 +298,7 @@ def load_landing_file(
         warning = (f"{path}: {seen.describe()}: if names or cities look wrong, name the file's encoding in the "
                    f"sources file (files: {{<name>: {{glob: \"{path}\", encoding: <encoding>}}}})")
     status = "loaded" if version == 1 else "new_version"
-    return FileOutcome(path, status, rows, version, seen.encoding, "; ".join(notes), drift, warning)
+    return FileOutcome(path, status, rows, version, seen.encoding, "; ".join(notes), drift, warning, mapped_from)
 
 
 def combined_hash(content_hash: str, source: MappedSource, landing_dir: Path | None) -> str:
@@ -335,11 +336,12 @@ def append_file_version(
     file_version: FileVersion,
     guard: LoadGuard | None = None,
     mapped: MappedRead | None = None,
-) -> tuple[int, str]:
+) -> tuple[int, str, dict[str, str]]:
     """Append one file's rows and its manifest entry in a single transaction.
 
-    Returns the row count and a note on schema drift ("" when the header
-    matches the contract). A file missing a required column, or refused by
+    Returns the row count, a note on schema drift ("" when the header
+    matches the contract) and, for a mapped export, which export column or
+    expression fed each contract column. A file missing a required column, or refused by
     `guard`, is rolled back and raises LoadError. A mapped export's rows are
     its mapping's rows for `entity`; the manifest note says which export
     column fed each contract column.
@@ -396,7 +398,7 @@ def append_file_version(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return rows, drift
+    return rows, drift, selected.origins if mapped is not None else {}
 
 
 def unreadable_message(landing_file: LandingFile, err: Exception) -> str:

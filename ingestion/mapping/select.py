@@ -7,9 +7,12 @@ keeps `_row_number`, its data row in the file (1 = the first row after the
 header), so that a message names the export's own row.
 
 Mapping: each contract column is the first of its candidates that the
-export has as a column, or else an SQL expression over the export's
-columns (and over `_row_number` and the source's lookup tables), rewritten
-into the contract's text by the source's value formats (values.py).
+export has as a column (names compared without case), or an SQL expression
+(written `= ...`) over the export's columns, `_row_number`, the source's
+lookup tables and, as `{column}` / `{entity.column}`, its other mapped
+columns; rewritten into the contract's text by the source's value formats
+(values.py). An optional column none of whose names the export has stays
+empty; a required one stops the load and says which names were looked for.
 """
 
 from __future__ import annotations
@@ -91,8 +94,10 @@ def excel_to_parquet(path: Path, read: ReadOptions, target: Path) -> Path:
     frame = frame.iloc[:, :len(names)]
     frame.columns = names[:frame.shape[1]]
     text = pd.DataFrame({name: _as_text(frame[name]) for name in frame.columns})
-    text = text.dropna(how="all")  # rows left blank in the sheet are not rows of the export
+    # The sheet's own data-row number (1 = the row under the header), so that a message names the row a
+    # person sees; rows left blank in the sheet are not rows of the export.
     text["_row_number"] = range(1, len(text) + 1)
+    text = text.dropna(how="all", subset=[c for c in text.columns if c != "_row_number"])
     text.to_parquet(target, index=False)
     return target
 
@@ -119,7 +124,8 @@ def export_select(con: duckdb.DuckDBPyConnection, source: MappedSource, path: Pa
             return _whitespace_select(con, path, source.read)
         return _csv_select(path, source.read)
     if file_format == "excel":
-        return parquet_select(excel_to_parquet(path, source.read, scratch / f"{path.stem}.parquet"))
+        sheet = excel_to_parquet(path, source.read, scratch / f"{path.stem}.parquet")
+        return "SELECT * FROM read_parquet(?)", [str(sheet)]
     if file_format == "parquet":
         return parquet_select(path)
     return jsonl_select(con, path)
@@ -162,8 +168,7 @@ class _Resolver:
             found = _matching_column(candidate, self.columns)
             if found is not None:
                 return quote_identifier(found), found
-        if len(candidates) == 1:
-            return candidates[0], candidates[0]  # not a column of the export: an expression
+        # None of the names is in this export: an optional column stays empty.
         if column in ENTITIES[entity].required_columns:
             raise MappingError(f"files.{self.source.name}.entities.{entity}.columns.{column}: {self.file_name} has "
                                f"none of {', '.join(map(repr, candidates))}; it has "

@@ -21,11 +21,13 @@
         entities:
           orders:
             distinct: true                    # one row per distinct mapped row (an order repeated on its lines)
-            where: "InvoiceNo IS NOT NULL"    # only the export rows that are this entity's
+            where: "{customer_id} IS NOT NULL"  # only the export rows that are this entity's (SQL)
             columns:
-              order_id: InvoiceNo             # a column of the export,
-              currency: "'GBP'"               # or a DuckDB SQL expression over its columns,
-              customer_id: [CustomerID, 客户编号]  # or a list: the first of these the export has
+              order_id: InvoiceNo             # a column of the export (case does not matter),
+              customer_id: [CustomerID, 客户编号]  # or a list: the first of these the export has,
+              currency: "= 'GBP'"             # or "= <DuckDB SQL>" over its columns, _row_number,
+              line_number: "= row_number() OVER (PARTITION BY {order_id} ORDER BY _row_number)"
+                                              # lookups and {column} / {entity.column} of this source
 
 A file that a mapped source's glob matches is loaded by that source only (an
 entity folder's own contract loading skips it). One definition here, read by

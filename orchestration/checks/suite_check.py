@@ -66,7 +66,10 @@ def build_suite_check(
             metadata["summary"] = dg.MetadataValue.md(summary)
         return dg.AssetCheckResult(
             passed=outcome.success, severity=severity, metadata=metadata,
-            description=f"{name} on {relation}: " + (summary.splitlines()[0] if summary else "every rule holds"),
+            # Every rule that fired, one per line: a warning names all of them, not only the first.
+            description=f"{name} on {relation}: " + (
+                (f"{len(outcome.failed)} rules fired\n" + summary) if len(outcome.failed) > 1 else
+                (summary or "every rule holds")),
         )
 
     return suite_check

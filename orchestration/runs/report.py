@@ -36,10 +36,17 @@ class RunOutcome:
     success: bool
     failures: list[str]
     checks_passed: int
-    checks_failed: int
+    checks_failed: int  # blocking checks that failed
     finished_at: str = ""
     summary: str = ""  # the warehouse summary as printed ("" when the run could not read the warehouse)
     notes: list[str] = field(default_factory=list)  # warnings worth reading after a successful run too
+    # Non-blocking checks that found something, each with every rule that fired (the run goes on).
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def checks_warned(self) -> int:
+        """Non-blocking checks that found something."""
+        return len(self.warnings)
 
 
 def root_cause(error: SerializableErrorInfo | None) -> str:
@@ -56,8 +63,28 @@ def root_cause(error: SerializableErrorInfo | None) -> str:
     return message.split(name, 1)[1] if name and name in message.split("\n", 1)[0] else message
 
 
+def _failed_checks(events: Iterable[dg.DagsterEvent], severity: dg.AssetCheckSeverity) -> list[str]:
+    """One message per failed check of `severity`: the check, the asset, and every rule that fired."""
+    messages = []
+    for event in events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity == severity:
+                key = evaluation.asset_check_key
+                level = "failed" if severity == dg.AssetCheckSeverity.ERROR else "warns"
+                detail = f": {evaluation.description}" if evaluation.description else ""
+                messages.append(f"check {key.name} on {key.asset_key.to_user_string()} {level}{detail}")
+    return messages
+
+
+def warning_messages(events: Iterable[dg.DagsterEvent]) -> list[str]:
+    """One message per non-blocking check that found something, with all its rules."""
+    return _failed_checks(events, dg.AssetCheckSeverity.WARN)
+
+
 def failure_messages(events: Iterable[dg.DagsterEvent]) -> list[str]:
-    """One line per failed step or check (the step and its error message), and a run that failed before any step."""
+    """One line per failed step or blocking check (and its message), and a run that failed before any step."""
+    events = list(events)
     messages = []
     for event in events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -66,12 +93,7 @@ def failure_messages(events: Iterable[dg.DagsterEvent]) -> list[str]:
             text = (user.description if user and user.description else None) or root_cause(data.error)
             messages.append(f"{event.step_key}: {text}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                key = evaluation.asset_check_key
-                level = "failed" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warns"
-                detail = f": {evaluation.description}" if evaluation.description else ""
-                messages.append(f"check {key.name} on {key.asset_key.to_user_string()} {level}{detail}")
+            messages += _failed_checks([event], dg.AssetCheckSeverity.ERROR)
         elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not messages:
             # Nothing ran (e.g. the warehouse stayed busy): the run's own error is the message.
             data = event.event_specific_data
@@ -85,8 +107,10 @@ def outcome_of(run_id: str, events: list[dg.DagsterEvent], success: bool, summar
     """The outcome of a run from its events."""
     evaluations = [e.event_specific_data for e in events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
     passed = sum(1 for e in evaluations if e.passed)
-    return RunOutcome(run_id, success, failure_messages(events), passed, len(evaluations) - passed,
-                      datetime.now(timezone.utc).isoformat(timespec="seconds"), summary)
+    failed = sum(1 for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
+    return RunOutcome(run_id, success, failure_messages(events), passed, failed,
+                      datetime.now(timezone.utc).isoformat(timespec="seconds"), summary,
+                      warnings=warning_messages(events))
 
 
 def run_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.DagsterEvent]:

@@ -5,7 +5,9 @@
 {% set configured = var('reporting_currency') %}
 
 {% if configured %}
-select cast('{{ configured | upper }}' as {{ dbt.type_string() }}) as reporting_currency
+select
+    cast('{{ configured | upper }}' as {{ dbt.type_string() }}) as reporting_currency,
+    cast('set' as {{ dbt.type_string() }}) as chosen_by
 {% else %}
 with currencies as (
 
@@ -26,6 +28,7 @@ select
             ~ "a rate in dbt_project/seeds/fx_rates.csv'"
         ) }}
         else only_currency
-    end as reporting_currency
+    end as reporting_currency,
+    cast('the one currency of all orders' as {{ dbt.type_string() }}) as chosen_by
 from currencies
 {% endif %}
