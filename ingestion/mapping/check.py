@@ -140,7 +140,8 @@ def entity_check(con: duckdb.DuckDBPyConnection, entity: Entity, origins: dict[s
     for column in entity.nullable_columns:
         (check.guests,) = con.execute(
             f"SELECT count(*) FROM {table} WHERE nullif(trim(\"{column}\"), '') IS NULL").fetchone()
-    check.orphans = sum(n for name, n in per_rule.items() if name.endswith("_known"))
+    references = {f"{entity.name}.{column}_known" for column, _ in entity.references}
+    check.orphans = sum(n for name, n in per_rule.items() if name in references)
     return check
 
 
@@ -155,7 +156,7 @@ def format_check(checks: list[EntityCheck], max_bad_share: float) -> str:
                      f"{check.quarantined:,} quarantine")
         lines.append(f"  {'column':<20} {'mapped from':<34} {'with value':>11} {'parse':>11} {'quarantined':>11}"
                      f" {'warned':>8}")
-        for column in check.columns:
+        for column in (c for c in check.columns if c.mapped_from or c.with_value or c.quarantined):
             parses = column.with_value - column.quarantined - column.warned
             lines.append(f"  {column.column:<20} {column.mapped_from[:34]:<34} {column.with_value:>11,} "
                          f"{max(parses, 0):>11,} {column.quarantined:>11,} {column.warned:>8,}")

@@ -59,7 +59,7 @@ def _csv_select(path: Path, read: ReadOptions) -> tuple[str, list]:
 
 def _whitespace_select(con: duckdb.DuckDBPyConnection, path: Path, read: ReadOptions) -> tuple[str, list]:
     """A log whose fields are separated by runs of blanks (leading blanks ignored), like CDNOW's."""
-    lines = (f"SELECT row_number() OVER () AS line_number, regexp_split_to_array(trim(line), '\\s+') AS fields "
+    lines = (f"SELECT row_number() OVER () AS line_number, regexp_split_to_array(regexp_replace(line, '^\\s+|\\s+$', '', 'g'), '\\s+') AS fields "
              f"FROM {LINES_READER}")
     kept = f"SELECT * FROM ({lines}) AS lines WHERE line_number > {int(read.skip_rows)} AND fields <> ['']"
     names = list(read.names)
@@ -150,12 +150,24 @@ def _matching_column(candidate: str, columns: list[str]) -> str | None:
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?\}")
 
 
+def stage_column(entity: str, column: str) -> str:
+    """The name a mapped column has in the staged query (references read it by this name)."""
+    return quote_identifier(f"__{entity}__{column}")
+
+
 class _Resolver:
-    """Turns a source's column mappings into SQL over one export, `{column}` references included."""
+    """Turns a source's column mappings into SQL over one export, `{column}` references included.
+
+    A reference reads the referenced column by name from an earlier stage of
+    the query (stage_column), so expressions nest without nesting their
+    window functions: the customers' first order is `min({orders.ordered_at})
+    OVER (...)` even where ordered_at is itself a window.
+    """
 
     def __init__(self, source: MappedSource, columns: list[str], file_name: str):
         self.source, self.columns, self.file_name = source, columns, file_name
-        self.done: dict[tuple[str, str], str | None] = {}
+        self.sql: dict[tuple[str, str], str | None] = {}  # (entity, column) -> contract text SQL over stages
+        self.depends: dict[tuple[str, str], set[tuple[str, str]]] = {}
 
     def base(self, entity: str, column: str) -> tuple[str | None, str]:
         """(SQL with references left in, where it came from) of one mapped column; None when not mapped."""
@@ -175,8 +187,10 @@ class _Resolver:
                                f"{', '.join(map(repr, self.columns))}")
         return None, ""
 
-    def expand(self, entity: str, sql: str, seen: tuple[tuple[str, str], ...]) -> str:
-        """`sql` with every `{column}` / `{entity.column}` replaced by that column's contract text."""
+    def expand(self, entity: str, sql: str, seen: tuple[tuple[str, str], ...]) -> tuple[str, set[tuple[str, str]]]:
+        """`sql` with every `{column}` / `{entity.column}` replaced by that column's stage name; and those columns."""
+        used: set[tuple[str, str]] = set()
+
         def replace_reference(match: re.Match) -> str:
             target = (match.group(1), match.group(2)) if match.group(2) else (entity, match.group(1))
             if target[0] not in self.source.entities or target[1] not in ENTITIES[target[0]].columns:
@@ -184,23 +198,53 @@ class _Resolver:
                                    "contract column of this source")
             if target in seen:
                 raise MappingError(f"files.{self.source.name}.entities.{entity}: {match.group(0)} refers to itself")
-            value = self.text(*target, seen=seen + (target,))
-            if value is None:
+            if self.text(*target, seen=seen + (target,)) is None:
                 raise MappingError(f"files.{self.source.name}.entities.{entity}: {match.group(0)} is not mapped")
-            return f"({value})"
-        return PLACEHOLDER.sub(replace_reference, sql)
+            used.add(target)
+            return stage_column(*target)
+
+        return PLACEHOLDER.sub(replace_reference, sql), used
 
     def text(self, entity: str, column: str, seen: tuple[tuple[str, str], ...] = ()) -> str | None:
         """SQL: the contract text of one mapped column (value formats applied), None when not mapped."""
-        if (entity, column) not in self.done:
+        key = (entity, column)
+        if key not in self.sql:
             sql, _ = self.base(entity, column)
             if sql is None:
-                self.done[(entity, column)] = None
+                self.sql[key] = None
             else:
-                expanded = self.expand(entity, sql, seen + ((entity, column),))
+                expanded, used = self.expand(entity, sql, seen + (key,))
                 kind = ENTITIES[entity].spec(column).type.kind
-                self.done[(entity, column)] = contract_text(f"({expanded})", kind, self.source.formats)
-        return self.done[(entity, column)]
+                self.sql[key] = contract_text(f"({expanded})", kind, self.source.formats)
+                self.depends[key] = used
+        return self.sql[key]
+
+    def level(self, key: tuple[str, str]) -> int:
+        """0 for a column over the export alone, else one more than the deepest column it reads."""
+        return 1 + max((self.level(used) for used in self.depends.get(key, ())), default=-1)
+
+    def staged(self, wanted: list[tuple[str, str]], extra: dict[str, tuple[str, set]]) -> str:
+        """SQL: the export with every wanted column (and what they read) added stage by stage.
+
+        `extra` are further named expressions (the entity's row filter) with the columns they read.
+        """
+        needed: set[tuple[str, str]] = set()
+        pending = list(wanted) + [u for _, used in extra.values() for u in used]
+        while pending:
+            key = pending.pop()
+            if key not in needed and self.sql.get(key) is not None:
+                needed.add(key)
+                pending += list(self.depends.get(key, ()))
+        levels: dict[int, list[str]] = {}
+        for key in needed:
+            levels.setdefault(self.level(key), []).append(f"{self.sql[key]} AS {stage_column(*key)}")
+        for name, (sql, used) in extra.items():
+            level = 1 + max((self.level(u) for u in used), default=-1)
+            levels.setdefault(level, []).append(f"{sql} AS {quote_identifier(name)}")
+        query = "SELECT * FROM export"
+        for level in sorted(levels):
+            query = f"SELECT *, {', '.join(sorted(levels[level]))} FROM ({query}) AS stage_{level}"
+        return query
 
 
 def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: str, file_sql: str,
@@ -210,17 +254,20 @@ def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: 
     described = [row[0] for row in con.execute(f"DESCRIBE {file_sql}", params).fetchall()]
     columns = [c for c in described if c not in ("_row_number", "_parse_error", "_unparsed_line")]
     resolver = _Resolver(source, columns, file_name)
-    resolved = {c: resolver.text(entity, c) for c in mapping.columns}
-    resolved = {c: sql for c, sql in resolved.items() if sql is not None}
+    resolved = [c for c in mapping.columns if resolver.text(entity, c) is not None]
     lookups = "".join(f"{quote_identifier(name)} AS ({lookup_select(landing_dir / relative)}), "
                       for name, relative in source.lookups.items())
-    projection = ", ".join(f"{sql} AS {quote_identifier(column)}" for column, sql in resolved.items())
-    where = f" WHERE {resolver.expand(entity, mapping.where, ())}" if mapping.where else ""
+    extra = {}
+    if mapping.where:
+        where_sql, used = resolver.expand(entity, mapping.where, ())
+        extra["_keep"] = (f"coalesce(({where_sql}), false)", used)
+    staged = resolver.staged([(entity, c) for c in resolved], extra)
+    projection = ", ".join(f"{stage_column(entity, c)} AS {quote_identifier(c)}" for c in resolved)
     lineage = "_row_number" + (", _parse_error, _unparsed_line" if "_parse_error" in described else "")
     # Window functions (line numbers, a customer's first order) see every row of the export; the
     # entity's filter applies to their results.
-    mapped = f"SELECT * FROM (SELECT {projection}, {lineage}, {where_flag(where)} FROM export) AS rows WHERE _keep"
-    mapped = f"SELECT * EXCLUDE (_keep) FROM ({mapped}) AS kept"
+    keep = " WHERE _keep" if mapping.where else ""
+    mapped = f"SELECT {projection}, {lineage} FROM ({staged}) AS staged{keep}"
     if mapping.distinct:
         mapped = (f"SELECT * EXCLUDE (_row_number), min(_row_number) AS _row_number FROM ({mapped}) AS rows "
                   "GROUP BY ALL")
@@ -233,11 +280,6 @@ def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: 
                            f"{first_line}. Its columns: {', '.join(map(repr, columns))}") from None
     origins = {column: resolver.base(entity, column)[1] for column in resolved}
     return EntitySelect(sql, params, origins)
-
-
-def where_flag(where: str) -> str:
-    """SQL: the `_keep` flag of a row (true without a filter)."""
-    return f"coalesce(({where.removeprefix(' WHERE ')}), false) AS _keep" if where else "true AS _keep"
 
 
 def lookup_select(path: Path) -> str:
