@@ -183,7 +183,9 @@ def judge_load(con: duckdb.DuckDBPyConnection, entity: Entity, load_id: str, sou
     ).fetchone()[0]
     breaches = []
     if bad_rows:
-        for rule in quarantining_rules(entity):
+        # The rules that make up the bad share; collateral ones (a quarantined parent, lines still to come)
+        # would only confuse the refusal.
+        for rule in (r for r in quarantining_rules(entity) if r.counts_against_limit):
             column = "NULL" if rule.column.startswith("(") else rule.column
             count, first_row, value = con.execute(
                 f"SELECT count(*), min(_row_number), arg_min({column}, _row_number) "

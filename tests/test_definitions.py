@@ -16,7 +16,7 @@ RAW_KEYS = {dg.AssetKey(["raw", e]) for e in
 STAGING_PARENTS = {
     "stg_crm__customers": {"customers"},
     "stg_crm__interactions": {"interactions"},
-    "stg_orders__orders": {"orders", "order_status_map"},
+    "stg_orders__orders": {"orders", "order_status_map", "source_statuses"},
     "stg_orders__order_items": {"order_items"},
     "stg_surveys__survey_responses": {"survey_responses"},
 }

@@ -241,9 +241,11 @@ class _Resolver:
         for name, (sql, used) in extra.items():
             level = 1 + max((self.level(u) for u in used), default=-1)
             levels.setdefault(level, []).append(f"{sql} AS {quote_identifier(name)}")
+        # Every stage is called `export`, so an expression may name the row's own columns as
+        # export.<column>, e.g. in a lookup: (SELECT ... FROM people WHERE people.id = export.customer_id).
         query = "SELECT * FROM export"
         for level in sorted(levels):
-            query = f"SELECT *, {', '.join(sorted(levels[level]))} FROM ({query}) AS stage_{level}"
+            query = f"SELECT *, {', '.join(sorted(levels[level]))} FROM ({query}) AS export"
         return query
 
 
@@ -267,7 +269,7 @@ def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: 
     # Window functions (line numbers, a customer's first order) see every row of the export; the
     # entity's filter applies to their results.
     keep = " WHERE _keep" if mapping.where else ""
-    mapped = f"SELECT {projection}, {lineage} FROM ({staged}) AS staged{keep}"
+    mapped = f"SELECT {projection}, {lineage} FROM ({staged}) AS export{keep}"
     if mapping.distinct:
         mapped = (f"SELECT * EXCLUDE (_row_number), min(_row_number) AS _row_number FROM ({mapped}) AS rows "
                   "GROUP BY ALL")

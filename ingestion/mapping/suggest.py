@@ -15,6 +15,7 @@ edits a draft that already loads instead of starting from nothing.
 from __future__ import annotations
 
 import re
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,7 +364,8 @@ def parse_shares(con: duckdb.DuckDBPyConnection, name: str, draft: dict, path: P
         source = mapped_source(None, name, draft)
     except SourcesConfigError as err:
         return [f"the draft is incomplete: {err}"]
-    define_pseudonym_macro(con, None)
+    # A throwaway key: the sample's pseudonyms never leave this process.
+    define_pseudonym_macro(con, secrets.token_hex(32))
     notes = []
     file_sql, params = export_select(con, source, path, file_format, scratch)
     file_sql = f"SELECT * FROM ({file_sql}) AS export LIMIT {SAMPLE_ROWS}"

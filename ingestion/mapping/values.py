@@ -29,17 +29,18 @@ def _format_list(formats: list[str]) -> str:
 
 
 def timestamp_text(value: str, formats: ValueFormats) -> str:
-    """SQL: a timestamp as ISO text; with a source time zone, the instant in UTC (`...Z`).
+    """SQL: a timestamp as ISO text: the instant in UTC (`...Z`) where it is known, else naive.
 
-    Text that names its own zone (dbt var source_zone_pattern, as staging
-    reads it) goes on as received. Otherwise the declared formats are tried
-    first (those with %z read their own offset), then ISO; a naive value is
-    read in the source's `time_zone` when one is set, else left naive (for
-    var source_time_zone). Text nothing reads goes on as received.
+    Text that names its own zone (dbt var source_zone_pattern) is read as
+    staging reads it. Otherwise the declared formats are tried first (those
+    with %z read their own offset), then ISO; a naive value is read in the
+    source's `time_zone` when one is set, else left naive (staging reads it
+    in var source_time_zone). One spelling per instant, so that `min()` over
+    the text (a customer's first order) is the earliest instant. Text nothing
+    reads goes on as received, for the raw rules to name.
     """
     text = f"nullif(trim(CAST({value} AS VARCHAR)), '')"
-    if not formats.timestamp_formats and not formats.time_zone:
-        return text
+    project = dbt_vars()
     naive = [f for f in formats.timestamp_formats if "%z" not in f and "%Z" not in f]
     zoned = [f for f in formats.timestamp_formats if f not in naive]
     naive_parse = f"try_cast({text} AS TIMESTAMP)"
@@ -50,12 +51,15 @@ def timestamp_text(value: str, formats: ValueFormats) -> str:
         from_naive = f"strftime(timezone('UTC', timezone({zone}, {naive_parse})), '%Y-%m-%dT%H:%M:%S.%fZ')"
     else:
         from_naive = f"strftime({naive_parse}, '%Y-%m-%d %H:%M:%S.%f')"
-    parsed = from_naive
+    from_zoned = "CAST(NULL AS VARCHAR)"
     if zoned:
-        parsed = (f"coalesce(strftime(timezone('UTC', try_strptime({text}, {_format_list(zoned)})), "
-                  f"'%Y-%m-%dT%H:%M:%S.%fZ'), {from_naive})")
-    zone_pattern = sql_literal(dbt_vars()["source_zone_pattern"])
-    return f"CASE WHEN regexp_matches({text}, {zone_pattern}) THEN {text} ELSE coalesce({parsed}, {text}) END"
+        from_zoned = f"strftime(timezone('UTC', try_strptime({text}, {_format_list(zoned)})), '%Y-%m-%dT%H:%M:%S.%fZ')"
+    own_zone = (f"strftime(timezone('UTC', try_cast(regexp_replace({text}, "
+                f"{sql_literal(project['source_offset_gap'])}, '\\1') AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%fZ')")
+    zone_pattern = sql_literal(project["source_zone_pattern"])
+    # Text naming a zone is never read as naive (that would drop its offset).
+    return (f"coalesce(CASE WHEN regexp_matches({text}, {zone_pattern}) THEN coalesce({own_zone}, {from_zoned}) "
+            f"ELSE coalesce({from_zoned}, {from_naive}) END, {text})")
 
 
 def number_text(value: str, formats: ValueFormats) -> str:
