@@ -2,16 +2,21 @@
 
     databases:              # tables or queries of SQLAlchemy databases (ingestion/database/config.py)
       crm_db: {...}
-    files:                  # options for landing files (ingestion/landing/options.py)
-      legacy_crm:
+    files:
+      legacy_crm:                         # options for contract files (ingestion/landing/options.py)
         glob: "customers/legacy_*.csv"    # relative to the landing directory
         encoding: latin-1                 # any Python codec name: no detection for these files
+      online_retail:                      # an export in its own shape, mapped (ingestion/mapping/spec.py)
+        glob: "exports/online_retail*.csv"
+        preset: order_lines
+        entities: {...}
 
 One file, read here; each part is validated by the module that uses it.
 """
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import yaml
@@ -32,6 +37,27 @@ def read_sources_file(path: Path | None) -> dict:
     if not isinstance(document, dict):
         raise SourcesConfigError(f"{path}: expected a mapping with 'databases' and/or 'files'")
     return document
+
+
+def file_entries(path: Path | None) -> list[tuple[str, dict, bool]]:
+    """The `files:` entries as (name, settings, mapped): each has a glob; `mapped` when it maps an export."""
+    entries = []
+    for name, settings in section(path, "files").items():
+        if not isinstance(settings, dict) or not settings.get("glob"):
+            raise SourcesConfigError(f"{path}: files.{name} needs a 'glob' (e.g. \"exports/*.csv\")")
+        entries.append((str(name), settings, "entities" in settings or "preset" in settings))
+    return entries
+
+
+def checked_encoding(where: str, encoding: object) -> str | None:
+    """A codec name as given (None stays None), or a SourcesConfigError naming `where`."""
+    if encoding is None:
+        return None
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        raise SourcesConfigError(f"{where}: unknown encoding {encoding!r}") from None
+    return str(encoding)
 
 
 def section(path: Path | None, name: str) -> dict:

@@ -193,9 +193,9 @@ def format_summary(summary: WarehouseSummary) -> str:
         share = summary.guest_orders / summary.completed_orders if summary.completed_orders else 0.0
         revenue_share = ((summary.guest_revenue or 0.0) / summary.completed_revenue
                          if summary.completed_revenue else 0.0)
+        guest_revenue = f"{summary.guest_revenue or 0:,.2f} {summary.currency or ''}"
         lines.append(f"guest orders     {summary.guest_orders:>12,}  ({share:.1%} of completed orders, "
-                     f"{summary.guest_revenue or 0:,.2f} {summary.currency or ''} = {revenue_share:.1%} of net revenue; "
-                     "in the totals, in no customer mart)")
+                     f"{guest_revenue} = {revenue_share:.1%} of net revenue; in the totals, in no customer mart)")
     if summary.reconciliation:
         balanced = [entity for entity, (_, _, ok) in summary.reconciliation.items() if ok]
         unbalanced = sorted(set(summary.reconciliation) - set(balanced))

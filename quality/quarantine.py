@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import duckdb
 
 from ingestion.contract import ENTITIES, Entity
+from ingestion.raw.manifest import mapped_origins
 from ingestion.raw.tables import ensure_raw_table
 from quality.rules.raw import raw_row_rules, revenue_rules, shown_raw_columns
 from quality.rules.row_rule import ERROR, RowRule
@@ -133,6 +134,7 @@ class RuleBreach:
     rows: int
     first_row: int
     example_value: str | None
+    origin: str = ""  # a mapped export's own column (or expression) behind the rule's column
 
     def describe(self) -> str:
         """E.g. `ordered_at is not a timestamp: 12 rows, first row 17 (ordered_at = 'not-a-date')`."""
@@ -144,7 +146,8 @@ class RuleBreach:
             value = f" ({self.rule.column} empty)"
         else:
             value = f" ({self.rule.column} = {self.example_value!r})"
-        return f"{self.rule.reason}: {self.rows:,} rows, first row {self.first_row}{value}"
+        origin = f" (from the export's {self.origin!r})" if self.origin else ""
+        return f"{self.rule.reason}: {self.rows:,} rows, first row {self.first_row}{value}{origin}"
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def judge_load(con: duckdb.DuckDBPyConnection, entity: Entity, load_id: str, sou
         f"SELECT count(*) FILTER ({OWN_DEFECT_COLUMN}) FROM ({rejected_rows_query(entity, relation)}) AS rejected"
     ).fetchone()[0]
     breaches = []
+    origins = mapped_origins(con, load_id) if bad_rows else {}
     if bad_rows:
         # The rules that make up the bad share; collateral ones (a quarantined parent, lines still to come)
         # would only confuse the refusal.
@@ -192,7 +196,7 @@ def judge_load(con: duckdb.DuckDBPyConnection, entity: Entity, load_id: str, sou
                 f"FROM {relation} AS loaded WHERE {rule.predicate_on(relation)}"
             ).fetchone()
             if count:
-                breaches.append(RuleBreach(rule, count, first_row, value))
+                breaches.append(RuleBreach(rule, count, first_row, value, origins.get(rule.column, "")))
     return LoadJudgement(entity.name, source_name, rows, bad_rows, tuple(breaches))
 
 

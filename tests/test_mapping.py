@@ -337,3 +337,16 @@ def test_check_counts_what_a_load_then_quarantines(tmp_path):
         rebuild_quarantine(con, entity)
     for entity, check in checks.items():
         assert con.execute(f"SELECT count(*) FROM quarantine.{entity}").fetchone()[0] == check.quarantined, entity
+
+
+def test_a_refused_export_names_its_file_row_and_own_column(tmp_path):
+    broken = RETAIL.replace("1.85", "n/a")  # row 3 of five: 20 % of the lines break a rule
+    landing, sources_file = write(tmp_path, RETAIL_SOURCES, {"exports/retail.csv": broken})
+    with pytest.raises(Exception) as refused:
+        load_all(landing, sources_file)
+    assert str(refused.value).splitlines() == [
+        "exports/retail.csv: 1 of 5 order_items rows (20.00%) break the raw rules, more than the 1.00% allowed "
+        "(RETENTION_MAX_BAD_SHARE); the file was not loaded. Fix it (or raise the limit) and run again.",
+        "  - unit_price is not a number (or has more than 14 digits before the point): 1 rows, first row 3 "
+        "(unit_price = 'n/a') (from the export's 'UnitPrice')",
+    ]

@@ -307,7 +307,14 @@ def test_an_order_in_another_currency_stops_the_build_with_its_name(tmp_path):
                                                                         "O05,C03,2024-10-31T23:30:00Z,completed,USD"))
     warehouse = tmp_path / "warehouse.duckdb"
     load_raw(warehouse, landing)
+    # No reporting currency set: the mix itself stops the build, saying how to set one.
     result = dbt(["build", "--select", "+int_orders"], warehouse, tmp_path / "target")
+    assert result.returncode != 0
+    assert ("the orders are in CNY, USD and no reporting currency is set: set RETENTION_REPORTING_CURRENCY"
+            in result.stdout)
+    # CNY set, and no rate for USD: the order is named.
+    result = dbt(["build", "--select", "+int_orders", "--vars", '{"reporting_currency": "CNY"}'], warehouse,
+                 tmp_path / "target")
     assert result.returncode != 0
     assert "order O05 is in USD but the reporting currency is CNY" in result.stdout
 

@@ -173,8 +173,12 @@ def test_a_failing_staging_rule_blocks_the_marts_and_says_where(settings, tiny_l
     outcome = run_refresh(settings, persist_run=False)
     assert not outcome.success
     (blocked,) = [m for m in outcome.failures if m.startswith("check staging_rules")]
+    # No reporting currency is set, and the orders are in CNY and USD: the order outside the common
+    # currency is named, with how to set one.
     assert blocked.startswith("check staging_rules on staging/stg_orders__orders failed: staging_rules on "
-                              "staging.stg_orders__orders: staging.stg_orders__orders: 1 rows: currency is not CNY")
+                              "staging.stg_orders__orders: staging.stg_orders__orders: 1 rows: the orders are in "
+                              "more than one currency and no reporting currency is set: set the reporting currency "
+                              "(RETENTION_REPORTING_CURRENCY=EUR, or retention run --currency EUR)")
     assert "'currency': 'USD'" in blocked and "'row': 1" in blocked and "orders/usd.csv" in blocked
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM staging.stg_orders__orders").fetchone()[0] == \

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -61,8 +62,10 @@ from ingestion.raw.tables import (
 LoadGuard = Callable[[duckdb.DuckDBPyConnection, Entity, str, str], None]
 # What to do with a file the loader cannot read, by suffix.
 UNREADABLE_HINTS = {
-    ".xlsx": "an Excel workbook: save the sheet as CSV (UTF-8) into this folder",
-    ".xls": "an Excel workbook: save the sheet as CSV (UTF-8) into this folder",
+    ".xlsx": "an Excel workbook: map it in the sources file (files: <name>: {glob: ..., format: excel, entities: "
+             "...}; README, Load your own exports), or save the sheet as CSV into this folder",
+    ".xls": "an Excel workbook: map it in the sources file (files: <name>: {glob: ..., format: excel, entities: "
+            "...}; README, Load your own exports), or save the sheet as CSV into this folder",
     ".json": "a JSON document: write one JSON object per line and name the file .jsonl",
     ".txt": "a text file: if it is comma- or tab-separated, name it .csv or .tsv",
 }
@@ -379,8 +382,6 @@ def append_file_version(
     con.execute("BEGIN TRANSACTION")
     try:
         rows = append_to_raw(con, entity, select_sql, params, lineage)
-        if guard is not None:
-            guard(con, entity, lineage.load_id, landing_file.relative_path)
         version = file_version.version
         note = "new file" if version == 1 else f"new version {version} (content changed)"
         if drift:
@@ -389,8 +390,12 @@ def append_file_version(
             note += f"; {mapping_note}"
         record_entry = LoadRecord(lineage.load_id, entity.name, FILES_SOURCE, landing_file.relative_path,
                                   file_version.content_hash, file_version.size, version, rows, lineage.loaded_at,
-                                  note)
+                                  note, json.dumps(selected.origins, ensure_ascii=False) if mapped else "")
         record_load(con, record_entry)
+        # Judged with its manifest entry in place (a refusal names the export's own columns); a refusal
+        # rolls both back.
+        if guard is not None:
+            guard(con, entity, lineage.load_id, landing_file.relative_path)
         con.execute("COMMIT")
     except duckdb.Error as err:
         con.execute("ROLLBACK")

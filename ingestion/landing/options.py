@@ -13,12 +13,11 @@ here is used as it is, without detection (ingestion/landing/encoding.py).
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.sources_file import SourcesConfigError, section
+from ingestion.sources_file import SourcesConfigError, checked_encoding, file_entries
 
 KNOWN_OPTIONS = {"glob", "encoding"}
 
@@ -37,24 +36,17 @@ class FileOptions:
 
 
 def file_options(path: Path | None) -> list[FileOptions]:
-    """The `files:` entries of the sources file, validated (an unknown encoding is named at once)."""
+    """The `files:` entries of the sources file that only set options, validated (an unknown encoding is named)."""
     options = []
-    for name, settings in section(path, "files").items():
-        if not isinstance(settings, dict) or not settings.get("glob"):
-            raise SourcesConfigError(f"{path}: files.{name} needs a 'glob' (e.g. \"customers/*.csv\")")
-        if "entities" in settings or "preset" in settings:
+    for name, settings, mapped in file_entries(path):
+        if mapped:
             continue  # a mapped export: ingestion/mapping/spec.py reads it
         unknown = set(settings) - KNOWN_OPTIONS
         if unknown:
             raise SourcesConfigError(f"{path}: files.{name}: unknown option(s) {', '.join(sorted(unknown))}; "
                                      f"known: {', '.join(sorted(KNOWN_OPTIONS))}")
-        encoding = settings.get("encoding")
-        if encoding is not None:
-            try:
-                codecs.lookup(str(encoding))
-            except LookupError:
-                raise SourcesConfigError(f"{path}: files.{name}: unknown encoding {encoding!r}") from None
-        options.append(FileOptions(str(name), str(settings["glob"]), str(encoding) if encoding else None))
+        encoding = checked_encoding(f"{path}: files.{name}", settings.get("encoding"))
+        options.append(FileOptions(name, str(settings["glob"]), encoding))
     return options
 
 

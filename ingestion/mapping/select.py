@@ -27,7 +27,7 @@ import duckdb
 from ingestion.contract import ENTITIES
 from ingestion.landing.discovery import file_format_of
 from ingestion.landing.readers import LINES_READER, jsonl_select, parquet_select
-from ingestion.mapping.spec import WHITESPACE, EntityMapping, MappedSource, ReadOptions
+from ingestion.mapping.spec import WHITESPACE, MappedSource, ReadOptions
 from ingestion.mapping.values import contract_text, sql_literal
 from ingestion.raw.tables import quote_identifier
 
@@ -59,7 +59,8 @@ def _csv_select(path: Path, read: ReadOptions) -> tuple[str, list]:
 
 def _whitespace_select(con: duckdb.DuckDBPyConnection, path: Path, read: ReadOptions) -> tuple[str, list]:
     """A log whose fields are separated by runs of blanks (leading blanks ignored), like CDNOW's."""
-    lines = (f"SELECT row_number() OVER () AS line_number, regexp_split_to_array(regexp_replace(line, '^\\s+|\\s+$', '', 'g'), '\\s+') AS fields "
+    stripped = "regexp_replace(line, '^\\s+|\\s+$', '', 'g')"  # blanks and the \r of CRLF files
+    lines = (f"SELECT row_number() OVER () AS line_number, regexp_split_to_array({stripped}, '\\s+') AS fields "
              f"FROM {LINES_READER}")
     kept = f"SELECT * FROM ({lines}) AS lines WHERE line_number > {int(read.skip_rows)} AND fields <> ['']"
     names = list(read.names)

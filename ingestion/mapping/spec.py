@@ -36,7 +36,6 @@ the loader, `retention sources check` and `retention sources suggest`.
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,7 +44,7 @@ from pathlib import Path
 import yaml
 
 from ingestion.contract import ENTITIES
-from ingestion.sources_file import SourcesConfigError, section
+from ingestion.sources_file import SourcesConfigError, checked_encoding, file_entries
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 FORMATS = ("csv", "excel", "parquet", "jsonl")
@@ -189,12 +188,7 @@ def _read_options(where: str, settings: dict) -> ReadOptions:
     file_format = settings.get("format")
     if file_format is not None and file_format not in FORMATS:
         raise SourcesConfigError(f"{where}: format {file_format!r} is not one of {', '.join(FORMATS)}")
-    encoding = settings.get("encoding")
-    if encoding is not None:
-        try:
-            codecs.lookup(str(encoding))
-        except LookupError:
-            raise SourcesConfigError(f"{where}: unknown encoding {encoding!r}") from None
+    encoding = checked_encoding(where, settings.get("encoding"))
     delimiter = settings.get("delimiter")
     if delimiter is not None:
         delimiter = DELIMITER_WORDS.get(str(delimiter), str(delimiter))
@@ -205,7 +199,7 @@ def _read_options(where: str, settings: dict) -> ReadOptions:
         raise SourcesConfigError(f"{where}: skip_rows must be a whole number of lines (0 or more)")
     names = tuple(str(n) for n in settings.get("names") or ())
     header = bool(settings.get("header", not names))
-    return ReadOptions(file_format, str(encoding) if encoding else None, delimiter, header, names, skip_rows,
+    return ReadOptions(file_format, encoding, delimiter, header, names, skip_rows,
                        settings.get("sheet"))
 
 
@@ -257,15 +251,4 @@ def mapped_source(path: Path | None, name: str, settings: dict) -> MappedSource:
 
 def mapped_sources(path: Path | None) -> list[MappedSource]:
     """The `files:` entries that map exports onto the contract (those with `entities` or a `preset`)."""
-    sources = []
-    for name, settings in section(path, "files").items():
-        if not isinstance(settings, dict) or not settings.get("glob"):
-            raise SourcesConfigError(f"{path}: files.{name} needs a 'glob' (e.g. \"exports/*.csv\")")
-        if "entities" in settings or "preset" in settings:
-            sources.append(mapped_source(path, str(name), settings))
-    return sources
-
-
-def sources_feeding(sources: list[MappedSource], entity: str) -> list[MappedSource]:
-    """The mapped sources whose exports feed an entity."""
-    return [source for source in sources if entity in source.entities]
+    return [mapped_source(path, name, settings) for name, settings, mapped in file_entries(path) if mapped]

@@ -38,6 +38,8 @@ TIMESTAMP_FORMATS = (
     "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y", "%d/%m/%Y",
     "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日",
 )
+# What the draft says where the user must name the column.
+UNMAPPED = "<column of the export>"
 # A value typed as a timestamp must read for at least this share of the sample to count as one.
 READS = 0.9
 
@@ -150,7 +152,8 @@ def detect_number_format(con: duckdb.DuckDBPyConnection, table: str, columns: li
     values = " UNION ALL ".join(f'SELECT trim("{c}") AS v FROM {table}' for c in columns)
     comma_decimal, comma_thousands, dot_thousands = con.execute(
         f"SELECT count(*) FILTER (regexp_matches(v, '^[^,.]*[0-9],[0-9]{{1,2}}[^0-9]*$')), "
-        f"count(*) FILTER (regexp_matches(v, '[0-9],[0-9]{{3}}([^0-9]|$)') AND NOT regexp_matches(v, ',[0-9]{{1,2}}$')), "
+        f"count(*) FILTER (regexp_matches(v, '[0-9],[0-9]{{3}}([^0-9]|$)') "
+        f"AND NOT regexp_matches(v, ',[0-9]{{1,2}}$')), "
         f"count(*) FILTER (regexp_matches(v, '[0-9][.][0-9]{{3}},[0-9]')) FROM ({values})").fetchone()
     if comma_decimal or dot_thousands:
         return {"decimal_separator": ",", "thousands_separator": "." if dot_thousands else ""}
@@ -179,7 +182,7 @@ def entities_for(guessed: dict[str, dict[str, str]], profiles: dict[str, ColumnP
         columns = dict(orders)
         if "order_id" not in columns:
             # A purchase log: every row is an order of its own.
-            columns["order_id"] = f"= {{customer_id}} || '-' || _row_number"
+            columns["order_id"] = "= {customer_id} || '-' || _row_number"
         columns.setdefault("status", "= 'completed'")
         if "order_total" not in columns and not has_lines:
             money = [c for c in profiles.values() if c.kind == "decimal" and c.name not in columns.values()]
@@ -254,13 +257,13 @@ def suggest(path: Path, landing_dir: Path | None = None) -> Suggestion:
         entities = entities_for(guessed, profiles)
         if not entities:
             notes.append("no entity could be recognised: map the columns by hand (see README, Load your own exports)")
-            entities = {"orders": {"columns": {c: "<column of the export>" for c in ENTITIES["orders"].required_columns}}}
+            entities = {"orders": {"columns": {c: UNMAPPED for c in ENTITIES["orders"].required_columns}}}
         draft.update(value_formats(con, entities, profiles, notes))
         statuses = found_statuses(con, entities, notes)
         if statuses:
             draft["statuses"] = statuses
         draft["entities"] = entities
-        if "<column of the export>" not in str(entities):
+        if UNMAPPED not in str(entities):
             notes += parse_shares(con, name, draft, readable, file_format, Path(scratch), path.name)
     return Suggestion(name, draft, notes)
 

@@ -7,6 +7,7 @@ loaded again as a new version, and the manifest says so.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +36,8 @@ class LoadRecord:
     rows_loaded: int
     loaded_at: datetime
     note: str
+    # A mapped export: contract column -> the export column or expression that fed it (JSON); "" otherwise.
+    mapped_from: str = ""
 
 
 def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
@@ -56,6 +59,8 @@ def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Manifests written before mapped exports existed get the column now.
+    con.execute(f"ALTER TABLE {MANIFEST_TABLE} ADD COLUMN IF NOT EXISTS mapped_from VARCHAR")
     con.execute(
         f"""
         CREATE OR REPLACE VIEW {CURRENT_LOADS_VIEW} AS
@@ -94,6 +99,12 @@ def manifest_loads(warehouse: Path) -> list[tuple[str, str, str | None]]:
         return con.execute(f"SELECT source, source_file, content_hash FROM {MANIFEST_TABLE}").fetchall()
 
 
+def mapped_origins(con: duckdb.DuckDBPyConnection, load_id: str) -> dict[str, str]:
+    """Contract column -> export column (or expression) of a mapped export's load; {} for a contract file."""
+    row = con.execute(f"SELECT mapped_from FROM {MANIFEST_TABLE} WHERE load_id = ?", [load_id]).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
+
+
 def loaded_versions(con: duckdb.DuckDBPyConnection, entity: str, source_file: str) -> list[tuple[int, str]]:
     """Return [(file_version, content_hash)] of the versions of a landing file already loaded, oldest first."""
     return con.execute(
@@ -127,9 +138,11 @@ def loaded_files(con: duckdb.DuckDBPyConnection, entity: str) -> list[LoadedFile
 def record_load(con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:
     """Add one entry to the manifest."""
     con.execute(
-        f"INSERT INTO {MANIFEST_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {MANIFEST_TABLE} (load_id, entity, source, source_file, content_hash, file_size, "
+        "file_version, rows_loaded, loaded_at, note, mapped_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             record.load_id, record.entity, record.source, record.source_file, record.content_hash,
             record.file_size, record.file_version, record.rows_loaded, record.loaded_at, record.note,
+            record.mapped_from or None,
         ],
     )

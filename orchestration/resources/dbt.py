@@ -18,9 +18,9 @@ from packaging import version
 from pydantic import PrivateAttr
 
 from ingestion.contract import ENTITIES, dbt_vars
-from ingestion.mapping.spec import mapped_sources
 from ingestion.database.config import database_sources
 from ingestion.landing.discovery import landing_files
+from ingestion.mapping.spec import mapped_sources
 from ingestion.pii import (
     DBT_SECRET_VARIABLE,
     DEMO_KEY,
