@@ -111,3 +111,14 @@ def test_sensor_requests_a_run_only_for_new_or_changed_files(tiny_landing):
     third = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
     assert third.run_requests[0].tags["retention/changed_files"] == "1"
     assert third.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_sensor_sees_mapped_exports_outside_the_entity_folders(tiny_landing, tmp_path):
+    sources = tmp_path / "mapped.yml"
+    sources.write_text('files:\n  shop: {glob: "exports/*.csv", preset: order_lines}\n', encoding="utf-8")
+    landing = LandingZone(landing_dir=str(tiny_landing), sources_file=str(sources))
+    first = new_landing_files_sensor(dg.build_sensor_context(cursor=None, resources={"landing": landing}))
+    (tiny_landing / "exports").mkdir()
+    (tiny_landing / "exports" / "lines.csv").write_text("order_id\nM1\n", encoding="utf-8")
+    second = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
+    assert second.run_requests[0].tags["retention/changed_files"] == "1"

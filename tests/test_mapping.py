@@ -350,3 +350,26 @@ def test_a_refused_export_names_its_file_row_and_own_column(tmp_path):
         "  - unit_price is not a number (or has more than 14 digits before the point): 1 rows, first row 3 "
         "(unit_price = 'n/a') (from the export's 'UnitPrice')",
     ]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_parquet_and_json_lines_exports_map_like_csv(tmp_path, suffix):
+    import io
+
+    frame = pd.read_csv(io.StringIO(RETAIL), dtype=str, keep_default_na=False)
+    export = tmp_path / f"retail.{suffix}"
+    if suffix == "parquet":
+        frame.replace("", None).to_parquet(export, index=False)
+    else:
+        frame.replace("", None).to_json(export, orient="records", lines=True, force_ascii=False)
+    sources = {"files": {"retail": {**RETAIL_SOURCES["files"]["retail"], "glob": f"exports/retail*.{suffix}"}}}
+    landing, sources_file = write(tmp_path, sources, {f"exports/retail.{suffix}": export.read_bytes()})
+    con = load_all(landing, sources_file)
+    assert rows(con, "orders", "order_id, customer_id, ordered_at, status, _row_number") == [
+        ("536365", "17850", "2010-12-01T08:26:00.000000Z", "completed", 1),
+        ("536366", None, "2010-12-01T08:28:00.000000Z", "completed", 3),
+        ("C536379", "14527", "2010-12-01T09:41:00.000000Z", "refunded", 4),
+        ("536367", "13047", "2010-12-02T08:34:00.000000Z", "completed", 5),
+    ]
+    assert rows(con, "order_items", "order_id, unit_price") == [
+        ("536365", "1002.55"), ("536365", "3.39"), ("536366", "1.85"), ("C536379", "27.50"), ("536367", "1.69")]

@@ -62,14 +62,17 @@ def landing_files(landing_dir: Path, entity: str) -> tuple[list[LandingFile], li
     return data_files, unknown
 
 
-def landing_snapshot(landing_dir: Path, entities: list[str]) -> dict[str, str]:
-    """Return {relative path: "size:mtime_ns"} of every data file waiting in the landing dir."""
+def landing_snapshot(landing_dir: Path, entities: list[str], globs: list[str] = ()) -> dict[str, str]:
+    """Return {relative path: "size:mtime_ns"} of every data file waiting in the landing dir.
+
+    `globs` are the mapped exports' globs (ingestion/mapping), whose files lie outside the entity folders.
+    """
+    paths = [f.path for entity in entities for f in landing_files(landing_dir, entity)[0]]
+    paths += [p for glob in globs for p in landing_dir.glob(glob) if p.is_file() and not is_hidden(p, landing_dir)]
     snapshot: dict[str, str] = {}
-    for entity in entities:
-        files, _ = landing_files(landing_dir, entity)
-        for landing_file in files:
-            stat = landing_file.path.stat()
-            snapshot[landing_file.relative_path] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    for path in paths:
+        stat = path.stat()
+        snapshot[path.relative_to(landing_dir).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
     return snapshot
 
 

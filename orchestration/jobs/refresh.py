@@ -40,7 +40,7 @@ def new_landing_files_sensor(context: dg.SensorEvaluationContext, landing: Landi
     being written changes between ticks and triggers one more (harmless) run,
     because loading is idempotent by content hash.
     """
-    current = landing_snapshot(landing.path, sorted(ENTITIES))
+    current = landing_snapshot(landing.path, sorted(ENTITIES), [source.glob for source in landing.mapped_sources()])
     previous = json.loads(context.cursor) if context.cursor else {}
     changed = changed_files(current, previous)
     if not changed:
