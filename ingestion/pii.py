@@ -98,3 +98,14 @@ def define_pseudonym_macro(con, key: str | None) -> None:
         f"THEN {missing} WHEN nullif(lower(trim(value)), '') IS NULL THEN NULL "
         f"ELSE sha256(getvariable('{OUTER_PAD_VARIABLE}') || unhex(sha256(getvariable('{INNER_PAD_VARIABLE}') "
         "|| encode(lower(trim(value)))))) END")
+
+
+def key_fingerprint(con) -> str:
+    """A one-way fingerprint of the key a loading connection pseudonymises with ("" without one).
+
+    A mapping's version includes it, so that a new key pseudonymises the export again instead of leaving
+    its old customer ids beside new ones.
+    """
+    (fingerprint,) = con.execute(f"SELECT coalesce(sha256(sha256(getvariable('{OUTER_PAD_VARIABLE}'))), '')"
+                                 ).fetchone()
+    return fingerprint

@@ -44,6 +44,7 @@ def online_retail(path: Path) -> pd.DataFrame:
     lines = pd.read_csv(path, dtype=str, keep_default_na=False)
     lines["amount"] = [cents(abs(Decimal(q)) * Decimal(p)) for q, p in zip(lines.Quantity, lines.UnitPrice)]
     lines["bad_line"] = lines.UnitPrice.map(lambda p: Decimal(p) < 0)
+    lines["InvoiceDate"] = pd.to_datetime(lines.InvoiceDate, format="mixed")  # the earliest instant, not text
     invoices = lines.groupby("InvoiceNo").agg(
         customer_id=("CustomerID", "first"), placed=("InvoiceDate", "min"), revenue=("amount", "sum"),
         usable_lines=("bad_line", lambda b: int((~b).sum())))

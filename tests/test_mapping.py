@@ -96,6 +96,9 @@ def rows(con: duckdb.DuckDBPyConnection, entity: str, columns: str) -> list[tupl
     ("decimal", ValueFormats(decimal_separator=","), "R$ 15,00", "15.00"),
     ("decimal", ValueFormats(thousands_separator=" "), "1 234.50", "1234.50"),
     ("decimal", ValueFormats(), "(12.50)", "-12.50"),
+    # Only a value in the declared local form is rewritten: 12.5 stays 12.5 under a decimal comma.
+    ("decimal", ValueFormats(decimal_separator=",", thousands_separator="."), "12.5", "12.5"),
+    ("decimal", ValueFormats(decimal_separator=",", thousands_separator="."), "1.234", "1234"),
     ("decimal", ValueFormats(), "twelve", "twelve"),
     ("integer", ValueFormats(thousands_separator=","), "1,200", "1200"),
     ("text", ValueFormats(thousands_separator=","), "1,200", "1,200"),
@@ -103,6 +106,15 @@ def rows(con: duckdb.DuckDBPyConnection, entity: str, columns: str) -> list[tupl
 def test_everyday_formats_become_contract_text(kind, formats, received, expected):
     con = duckdb.connect()
     (value,) = con.execute(f"SELECT {contract_text(sql_literal(received), kind, formats)}").fetchone()
+    assert value == expected
+
+
+@pytest.mark.parametrize(("received", "expected"), [("1.234", "1.234"), ("12,5", "12.5"), ("1.234,50", "1234.50")])
+def test_typed_exports_keep_their_numbers_and_rewrite_only_local_text(received, expected):
+    # An Excel, Parquet or JSON number is written with a point: under a decimal comma it is not re-read.
+    formats = ValueFormats(decimal_separator=",", thousands_separator=".")
+    (value,) = duckdb.connect().execute(
+        f"SELECT {contract_text(sql_literal(received), 'decimal', formats, typed_export=True)}").fetchone()
     assert value == expected
 
 
@@ -146,7 +158,7 @@ def test_one_invoice_line_export_feeds_orders_lines_and_customers_and_a_rerun_lo
     assert judge_load(con, ENTITIES["orders"], load_id, "exports/retail.csv").bad_rows == 0
     # The manifest says where each contract column came from.
     (note,) = con.execute("SELECT note FROM raw._load_manifest WHERE entity = 'orders'").fetchone()
-    assert "mapped by files.retail: order_id <- InvoiceNo, customer_id <- CustomerID" in note
+    assert "mapped by files.retail from 5 export rows: order_id <- InvoiceNo, customer_id <- CustomerID" in note
     again = [load_landing_entity(con, landing, entity, mapped=mapped_sources(sources_file)) for entity in load_order()]
     assert [load.rows_loaded for load in again] == [0] * len(again)
     assert {f.status for load in again for f in load.files} == {"unchanged"}
@@ -373,3 +385,55 @@ def test_parquet_and_json_lines_exports_map_like_csv(tmp_path, suffix):
     ]
     assert rows(con, "order_items", "order_id, unit_price") == [
         ("536365", "1002.55"), ("536365", "3.39"), ("536366", "1.85"), ("C536379", "27.50"), ("536367", "1.69")]
+
+
+def test_a_corrected_mapping_loads_the_export_again_as_its_next_version(tmp_path):
+    landing, sources_file = write(tmp_path, RETAIL_SOURCES, {"exports/retail.csv": RETAIL})
+    con = load_all(landing, sources_file)
+    euro = yaml.safe_load(sources_file.read_text(encoding="utf-8"))
+    euro["files"]["retail"]["entities"]["orders"]["columns"]["currency"] = "= 'EUR'"
+    sources_file.write_text(yaml.safe_dump(euro, allow_unicode=True), encoding="utf-8")
+    again = load_landing_entity(con, landing, ENTITIES["orders"], mapped=mapped_sources(sources_file))
+    assert [(f.status, f.file_version, f.rows) for f in again.files] == [("new_version", 2, 4)]
+    assert con.execute("SELECT DISTINCT currency FROM raw.orders__current").fetchall() == [("EUR",)]
+
+
+def test_two_mappings_may_not_load_one_file_into_one_entity(tmp_path):
+    sources = {"files": {"a": RETAIL_SOURCES["files"]["retail"],
+                         "b": {**RETAIL_SOURCES["files"]["retail"], "glob": "exports/*.csv"}}}
+    landing, sources_file = write(tmp_path, sources, {"exports/retail.csv": RETAIL})
+    with pytest.raises(SourcesConfigError, match="exports/retail.csv is claimed by files.a and files.b, which both "
+                                                 "feed customers"):
+        load_all(landing, sources_file)
+
+
+def test_a_malformed_json_line_passes_the_entity_filter_to_the_quarantine(tmp_path):
+    lines = '{"id": "1", "who": "c1", "at": "2024-01-01"}\n{not json\n{"id": "2", "who": "", "at": "2024-01-02"}\n'
+    sources = {"files": {"log": {"glob": "log/*.jsonl", "entities": {"orders": {
+        "where": "nullif(who, '') IS NOT NULL",
+        "columns": {"order_id": "id", "customer_id": "who", "ordered_at": "at", "status": "= 'paid'"}}}}}}
+    landing, sources_file = write(tmp_path, sources, {"log/a.jsonl": lines})
+    con = load_all(landing, sources_file, max_bad_share=1.0)
+    assert rows(con, "orders", "order_id, _row_number, _parse_error") == [
+        ("1", 1, None), (None, 2, "line 2 is not valid JSON")]
+
+
+def test_rows_of_a_whitespace_log_and_an_excel_sheet_are_numbered_under_their_header(tmp_path):
+    log = "customer  date       dollars\n00001  19970101  11.77\n00002  19970112  12.00\n"
+    frame = pd.DataFrame([["K1", "A", "B"], ["K2", "C", "D"]], columns=["客户编号", "城市", "城市"])
+    sources = {"files": {
+        "log": {"glob": "log/*.txt", "format": "csv", "delimiter": "whitespace", "timestamp_formats": ["%Y%m%d"],
+                "entities": {"orders": {"columns": {"order_id": "= customer || '-' || _row_number",
+                                                    "customer_id": "customer", "ordered_at": "date",
+                                                    "status": "= 'completed'", "order_total": "dollars"}},
+                             "customers": {"columns": {"customer_id": "customer", "created_at": "date"}}}},
+        # A sheet with its header twice: the second 城市 is 城市_1, as DuckDB names a CSV's repeated column.
+        "crm": {"glob": "crm/*.xlsx", "entities": {"customers": {"columns": {
+            "customer_id": "客户编号", "city": "城市_1", "created_at": "= '2024-01-01'"}}}}}}
+    landing, sources_file = write(tmp_path, sources, {"log/cdnow.txt": log})
+    (landing / "crm").mkdir()
+    frame.to_excel(landing / "crm" / "客户.xlsx", index=False)
+    con = load_all(landing, sources_file)
+    assert rows(con, "orders", "order_id, order_total, _row_number") == [("00001-1", "11.77", 1), ("00002-2", "12.00", 2)]
+    assert con.execute("SELECT customer_id, city, _row_number FROM raw.customers ORDER BY _source_file, _row_number"
+                       ).fetchall() == [("K1", "B", 1), ("K2", "D", 2), ("00001", None, 1), ("00002", None, 2)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,8 +37,10 @@ from ingestion.landing.discovery import LandingFile, is_hidden, landing_files
 from ingestion.landing.encoding import fingerprint, open_bytes, transcode_to_utf8
 from ingestion.landing.options import FileOptions, options_for
 from ingestion.landing.readers import csv_select, jsonl_select, parquet_select
-from ingestion.mapping.select import MappingError, entity_select, export_format, export_select
-from ingestion.mapping.spec import MappedSource
+from ingestion.pii import PSEUDONYM_MACRO, key_fingerprint
+from ingestion.mapping.select import TYPED_FORMATS, MappingError, entity_select, export_format, export_select
+from ingestion.mapping.spec import MappedSource, mapping_fingerprint
+from ingestion.sources_file import SourcesConfigError
 from ingestion.raw.manifest import (
     FILES_SOURCE,
     LoadRecord,
@@ -178,8 +181,10 @@ def load_landing_entity(
     # A file a mapped source claims is that source's export, not a contract file of the folder.
     claimed = {f.relative_path for source in mapped for f in mapped_files(landing_dir, source)}
     files = [(f, None) for f in folder_files if f.relative_path not in claimed]
-    files += [(f, source) for source in mapped if entity.name in source.entities
-              for f in mapped_files(landing_dir, source)]
+    feeding = [(f, source) for source in mapped if entity.name in source.entities
+               for f in mapped_files(landing_dir, source)]
+    refuse_double_claims(entity, feeding)
+    files += feeding
     result = EntityLoad(entity=entity.name, unknown_files=[p.relative_to(landing_dir).as_posix() for p in unknown])
 
     def warning(message: str) -> None:
@@ -209,10 +214,24 @@ def load_landing_entity(
     return result
 
 
+def refuse_double_claims(entity: Entity, feeding: list[tuple[LandingFile, MappedSource]]) -> None:
+    """Raise SourcesConfigError when two mapped sources would load one file into the same entity."""
+    claims: dict[str, str] = {}
+    for landing_file, source in feeding:
+        other = claims.setdefault(landing_file.relative_path, source.name)
+        if other != source.name:
+            raise SourcesConfigError(
+                f"{landing_file.relative_path} is claimed by files.{other} and files.{source.name}, which both feed "
+                f"{entity.name}: narrow one of their globs so that each export has one mapping")
+
+
 def record_source_statuses(con: duckdb.DuckDBPyConnection, files: list[tuple[str, MappedSource]]) -> None:
-    """Write the status words of the mapped sources, per file they claim (the sources file is their one home)."""
+    """Write the status words of the mapped sources, per file they claim (the sources file is their one home).
+
+    The words of files no longer in the landing directory stay: their rows stay in raw, and keep their meaning.
+    """
     rows = [(path, word, status) for path, source in files for word, status in source.statuses.items()]
-    con.execute(f"DELETE FROM {SOURCE_STATUSES_TABLE}")
+    con.execute(f"DELETE FROM {SOURCE_STATUSES_TABLE} WHERE list_contains(?, source_file)", [[p for p, _ in files]])
     if rows:
         con.executemany(f"INSERT INTO {SOURCE_STATUSES_TABLE} VALUES (?, ?, ?)", rows)
 
@@ -265,8 +284,8 @@ def load_landing_file(
     is_text = landing_file.file_format in ("csv", "jsonl")
     seen = fingerprint(landing_file.path, inspect_text=is_text,
                        encoding=options.encoding if options and is_text else None)
-    if source is not None and source.lookups:
-        seen = replace(seen, sha256=combined_hash(seen.sha256, source, landing_dir))
+    if source is not None:
+        seen = replace(seen, sha256=combined_hash(seen.sha256, source, landing_dir, key_fingerprint(con)))
     if versions and versions[-1][1] == seen.sha256:
         version = versions[-1][0]
         return FileOutcome(path, "unchanged", 0, version, seen.encoding, f"already loaded (version {version}), skipped")
@@ -304,9 +323,18 @@ def load_landing_file(
     return FileOutcome(path, status, rows, version, seen.encoding, "; ".join(notes), drift, warning, mapped_from)
 
 
-def combined_hash(content_hash: str, source: MappedSource, landing_dir: Path | None) -> str:
-    """The version hash of an export read with lookups: its own content and every lookup file's."""
+def combined_hash(content_hash: str, source: MappedSource, landing_dir: Path | None,
+                  pii_fingerprint: str = "") -> str:
+    """The version hash of a mapped export: its content, its mapping, every lookup file's content and, for a
+    mapping that pseudonymises, which key it does so with (`pii_fingerprint`, never the key itself).
+
+    So a corrected mapping, a changed lookup or a new key loads the export again as its next version,
+    which replaces what the old one made of it.
+    """
     digest = hashlib.sha256(content_hash.encode())
+    digest.update(mapping_fingerprint(source).encode())
+    if PSEUDONYM_MACRO in mapping_fingerprint(source):
+        digest.update(pii_fingerprint.encode())
     for name, relative in sorted(source.lookups.items()):
         path = (landing_dir or Path()) / relative
         digest.update(f"{name}:{fingerprint(path, inspect_text=False).sha256 if path.exists() else '-'}".encode())
@@ -356,9 +384,11 @@ def append_file_version(
             file_sql, file_params = export_select(con, mapped.source, readable, landing_file.file_format,
                                                   mapped.scratch)
             selected = entity_select(con, mapped.source, entity.name, file_sql, file_params,
-                                     landing_file.relative_path, mapped.landing_dir or Path())
+                                     landing_file.relative_path, mapped.landing_dir or Path(),
+                                     landing_file.file_format in TYPED_FORMATS)
             select_sql, params = selected.sql, selected.params
-            mapping_note = f"mapped by files.{mapped.source.name}: " + ", ".join(
+            (export_rows,) = con.execute(f"SELECT count(*) FROM ({file_sql}) AS export", file_params).fetchone()
+            mapping_note = f"mapped by files.{mapped.source.name} from {export_rows:,} export rows: " + ", ".join(
                 f"{column} <- {origin}" for column, origin in selected.origins.items())
         elif landing_file.file_format == "csv":
             select_sql, params = csv_select(readable)
@@ -409,5 +439,7 @@ def append_file_version(
 def unreadable_message(landing_file: LandingFile, err: Exception) -> str:
     """A file DuckDB could not parse, in words: the file, the format, and DuckDB's first line of explanation."""
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    # DuckDB quotes the value it could not convert; a value may be an e-mail or a phone number.
+    first_line = re.sub(r"'[^']*'", "'(value not shown)'", first_line)
     return (f"could not read {landing_file.relative_path} as {landing_file.file_format}: {first_line}; "
             "nothing of it was loaded. Fix or replace the file and run again.")

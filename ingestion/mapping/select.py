@@ -1,10 +1,12 @@
 """DuckDB queries that read a mapped export and yield one entity's rows in contract columns.
 
 Reading: CSV with its options, whitespace-separated logs, Excel sheets
-(python-calamine, through pandas, into a Parquet scratch copy that DuckDB
-reads), Parquet and JSON Lines. Every export value is text, and every row
-keeps `_row_number`, its data row in the file (1 = the first row after the
-header), so that a message names the export's own row.
+(python-calamine, through pandas, into a Parquet scratch copy of text
+columns that DuckDB reads), Parquet and JSON Lines. CSV and log values are
+read as text; Parquet values keep their types until the mapping writes them
+as contract text. Every row keeps `_row_number`, its data row in the file
+(1 = the first row under the header), so that a message names the
+export's own row.
 
 Mapping: each contract column is the first of its candidates that the
 export has as a column (names compared without case), or an SQL expression
@@ -64,17 +66,29 @@ def _whitespace_select(con: duckdb.DuckDBPyConnection, path: Path, read: ReadOpt
              f"FROM {LINES_READER}")
     kept = f"SELECT * FROM ({lines}) AS lines WHERE line_number > {int(read.skip_rows)} AND fields <> ['']"
     names = list(read.names)
-    header_rows = 0
+    header_rows = 1 if read.header else 0
     if read.header and not names:
         first = con.execute(f"SELECT fields FROM ({kept}) AS k ORDER BY line_number LIMIT 1", [str(path)]).fetchone()
-        names, header_rows = (list(first[0]) if first else []), 1
+        names = list(first[0]) if first else []
     if not names:
         (width,) = con.execute(f"SELECT max(len(fields)) FROM ({kept}) AS k", [str(path)]).fetchone()
         names = [f"column{i}" for i in range(int(width or 0))]
-    projection = ", ".join(f"fields[{i + 1}] AS {quote_identifier(n)}" for i, n in enumerate(names))
-    return (f"SELECT {projection}, CAST(row_number() OVER (ORDER BY line_number) AS BIGINT) AS _row_number "
-            f"FROM ({kept}) AS k QUALIFY row_number() OVER (ORDER BY line_number) > {header_rows}",
+    projection = ", ".join(f"fields[{i + 1}] AS {quote_identifier(n)}" for i, n in enumerate(unique_names(names)))
+    # Row 1 is the first data row, under the header (as for CSV).
+    return (f"SELECT {projection}, CAST(row_number() OVER (ORDER BY line_number) - {header_rows} AS BIGINT) "
+            f"AS _row_number FROM ({kept}) AS k QUALIFY row_number() OVER (ORDER BY line_number) > {header_rows}",
             [str(path)])
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique as DuckDB's CSV reader makes them: a repeated `Name` becomes `Name_1`."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        unique.append(name if count == 0 else f"{name}_{count}")
+    return unique
 
 
 def excel_to_parquet(path: Path, read: ReadOptions, target: Path) -> Path:
@@ -87,13 +101,12 @@ def excel_to_parquet(path: Path, read: ReadOptions, target: Path) -> Path:
 
     frame = pd.read_excel(path, sheet_name=read.sheet if read.sheet is not None else 0, header=None,
                           skiprows=read.skip_rows, engine="calamine")
-    if read.header and not read.names:
-        names = [str(v).strip() if pd.notna(v) else f"column{i}" for i, v in enumerate(frame.iloc[0])]
+    if read.header:
+        header = [str(v).strip() if pd.notna(v) else f"column{i}" for i, v in enumerate(frame.iloc[0])]
         frame = frame.iloc[1:]
-    else:
-        names = list(read.names) or [f"column{i}" for i in range(frame.shape[1])]
+    names = list(read.names) or (header if read.header else [f"column{i}" for i in range(frame.shape[1])])
     frame = frame.iloc[:, :len(names)]
-    frame.columns = names[:frame.shape[1]]
+    frame.columns = unique_names(names[:frame.shape[1]])
     text = pd.DataFrame({name: _as_text(frame[name]) for name in frame.columns})
     # The sheet's own data-row number (1 = the row under the header), so that a message names the row a
     # person sees; rows left blank in the sheet are not rows of the export.
@@ -165,8 +178,9 @@ class _Resolver:
     OVER (...)` even where ordered_at is itself a window.
     """
 
-    def __init__(self, source: MappedSource, columns: list[str], file_name: str):
+    def __init__(self, source: MappedSource, columns: list[str], file_name: str, typed_export: bool = False):
         self.source, self.columns, self.file_name = source, columns, file_name
+        self.typed_export = typed_export  # Excel, Parquet, JSON Lines: numbers arrive as numbers
         self.sql: dict[tuple[str, str], str | None] = {}  # (entity, column) -> contract text SQL over stages
         self.depends: dict[tuple[str, str], set[tuple[str, str]]] = {}
 
@@ -216,7 +230,7 @@ class _Resolver:
             else:
                 expanded, used = self.expand(entity, sql, seen + (key,))
                 kind = ENTITIES[entity].spec(column).type.kind
-                self.sql[key] = contract_text(f"({expanded})", kind, self.source.formats)
+                self.sql[key] = contract_text(f"({expanded})", kind, self.source.formats, self.typed_export)
                 self.depends[key] = used
         return self.sql[key]
 
@@ -250,13 +264,20 @@ class _Resolver:
         return query
 
 
+TYPED_FORMATS = ("excel", "parquet", "jsonl")
+
+
 def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: str, file_sql: str,
-                  params: list, file_name: str, landing_dir: Path) -> EntitySelect:
-    """The query of one entity's rows from one export, checked against the export (bad SQL named at once)."""
+                  params: list, file_name: str, landing_dir: Path, typed_export: bool = False) -> EntitySelect:
+    """The query of one entity's rows from one export, checked against the export (bad SQL named at once).
+
+    `typed_export`: the export's format types its values (TYPED_FORMATS), so numbers are not re-read in the
+    local number format.
+    """
     mapping = source.entities[entity]
     described = [row[0] for row in con.execute(f"DESCRIBE {file_sql}", params).fetchall()]
     columns = [c for c in described if c not in ("_row_number", "_parse_error", "_unparsed_line")]
-    resolver = _Resolver(source, columns, file_name)
+    resolver = _Resolver(source, columns, file_name, typed_export)
     resolved = [c for c in mapping.columns if resolver.text(entity, c) is not None]
     lookups = "".join(f"{quote_identifier(name)} AS ({lookup_select(landing_dir / relative)}), "
                       for name, relative in source.lookups.items())
@@ -268,8 +289,10 @@ def entity_select(con: duckdb.DuckDBPyConnection, source: MappedSource, entity: 
     projection = ", ".join(f"{stage_column(entity, c)} AS {quote_identifier(c)}" for c in resolved)
     lineage = "_row_number" + (", _parse_error, _unparsed_line" if "_parse_error" in described else "")
     # Window functions (line numbers, a customer's first order) see every row of the export; the
-    # entity's filter applies to their results.
-    keep = " WHERE _keep" if mapping.where else ""
+    # entity's filter applies to their results. A line that is not a record (malformed JSON) passes
+    # every filter: the raw rules quarantine it, nothing drops it.
+    keep = (" WHERE _keep" + (" OR _parse_error IS NOT NULL" if "_parse_error" in described else "")
+            if mapping.where else "")
     mapped = f"SELECT {projection}, {lineage} FROM ({staged}) AS export{keep}"
     if mapping.distinct:
         mapped = (f"SELECT * EXCLUDE (_row_number), min(_row_number) AS _row_number FROM ({mapped}) AS rows "

@@ -1,7 +1,7 @@
 """Mapped file sources: exports in their own shape, mapped onto the source contract in the sources file.
 
     files:
-      online_retail:                          # a name of your choice (lineage: _source = "files:online_retail")
+      online_retail:                          # a name of your choice (the manifest note names it)
         glob: "exports/online_retail*.csv"    # relative to the landing directory
         preset: order_lines                   # optional: a shipped mapping this entry extends (presets/)
         format: csv                           # csv, excel, parquet or jsonl (default: from the file name)
@@ -16,8 +16,8 @@
         decimal_separator: "."                # "," for 1.234,50
         thousands_separator: ","              # "", ",", ".", " " or "'"
         statuses: {invoiced: completed}       # source words -> completed, cancelled, refunded or pending
-        lookups:                              # other files the expressions may read, as tables
-          people: "olist/olist_customers_dataset.csv"
+        lookups:                              # other files the expressions may read, as tables (a path
+          people: "olist/olist_customers_dataset.csv"  # relative to the landing dir; CSV, Parquet, JSONL)
         entities:
           orders:
             distinct: true                    # one row per distinct mapped row (an order repeated on its lines)
@@ -26,17 +26,22 @@
               order_id: InvoiceNo             # a column of the export (case does not matter),
               customer_id: [CustomerID, 客户编号]  # or a list: the first of these the export has,
               currency: "= 'GBP'"             # or "= <DuckDB SQL>" over its columns, _row_number,
-              line_number: "= row_number() OVER (PARTITION BY {order_id} ORDER BY _row_number)"
                                               # lookups and {column} / {entity.column} of this source
+          order_items:
+            columns:
+              line_number: "= row_number() OVER (PARTITION BY {order_id} ORDER BY _row_number)"
 
 A file that a mapped source's glob matches is loaded by that source only (an
-entity folder's own contract loading skips it). One definition here, read by
+entity folder's own contract loading skips it); two sources may not load one
+file into the same entity. The whole entry is part of each export's version,
+so a corrected mapping loads the export again. One definition here, read by
 the loader, `retention sources check` and `retention sources suggest`.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -102,17 +107,14 @@ class MappedSource:
     formats: ValueFormats
     entities: dict[str, EntityMapping]
     statuses: dict[str, str] = field(default_factory=dict)  # lower-case source word -> normalised status
-    lookups: dict[str, str] = field(default_factory=dict)  # table name -> path (or glob) relative to landing
+    lookups: dict[str, str] = field(default_factory=dict)  # table name -> file path relative to the landing dir
     preset: str | None = None
 
-    @property
-    def lineage_source(self) -> str:
-        """The `_source` of every raw row this source brings."""
-        return f"files:{self.name}"
 
-    def matches(self, relative_path: str) -> bool:
-        """Whether a landing file (path relative to the landing dir) is one of this source's exports."""
-        return fnmatch.fnmatchcase(relative_path, self.glob)
+
+def mapping_fingerprint(source: MappedSource) -> str:
+    """Everything that decides what a mapped export's rows become, as canonical text (part of its version)."""
+    return json.dumps(dataclasses.asdict(source), sort_keys=True, ensure_ascii=False, default=str)
 
 
 def preset_names() -> list[str]:
@@ -230,7 +232,7 @@ def _statuses(where: str, statuses: dict) -> dict[str, str]:
 
 def mapped_source(path: Path | None, name: str, settings: dict) -> MappedSource:
     """One validated `files:` entry with a mapping (or a preset)."""
-    where = f"{path}: files.{name}"
+    where = f"{path}: files.{name}" if path else f"files.{name}"
     settings = merged_with_preset(settings)
     unknown = set(settings) - SOURCE_OPTIONS
     if unknown:

@@ -25,7 +25,7 @@ import yaml
 
 from ingestion.contract import ENTITIES
 from ingestion.landing.encoding import fingerprint, transcode_to_utf8
-from ingestion.mapping.select import MappingError, entity_select, export_format, export_select
+from ingestion.mapping.select import TYPED_FORMATS, MappingError, entity_select, export_format, export_select
 from ingestion.mapping.spec import PRESET_DIR, WHITESPACE, SourcesConfigError, mapped_source, preset, preset_names
 from ingestion.mapping.values import sql_literal
 from ingestion.pii import define_pseudonym_macro
@@ -57,8 +57,10 @@ def known_names() -> dict[tuple[str, str], list[str]]:
     for name in preset_names():
         for entity, spec in (preset(name).get("entities") or {}).items():
             for column, candidates in (spec.get("columns") or {}).items():
-                values = candidates if isinstance(candidates, list) else [candidates]
-                names[(entity, column)] += [str(v) for v in values if not str(v).startswith("=")]
+                # Only alias lists: a single name belongs to the one export its preset is for (Shopify's
+                # `Name` is an order id there, a person's name elsewhere).
+                if isinstance(candidates, list):
+                    names[(entity, column)] += [str(v) for v in candidates if not str(v).startswith("=")]
     return names
 
 
@@ -177,8 +179,8 @@ def entities_for(guessed: dict[str, dict[str, str]], profiles: dict[str, ColumnP
     orders = guessed.get("orders", {})
     lines = guessed.get("order_items", {})
     has_lines = {"quantity", "unit_price"} <= set(lines)
-    # An order export names its orders or their amounts: a customer list with a date column is not one.
-    if "ordered_at" in orders and ("order_id" in orders or "order_total" in orders or has_lines):
+    # An order export has amounts, lines or statuses: a customer list with an id and a date is not one.
+    if "ordered_at" in orders and ("order_total" in orders or has_lines or "status" in orders):
         columns = dict(orders)
         if "order_id" not in columns:
             # A purchase log: every row is an order of its own.
@@ -199,6 +201,8 @@ def entities_for(guessed: dict[str, dict[str, str]], profiles: dict[str, ColumnP
         columns = {"customer_id": customer_id, **{k: v for k, v in customers.items() if k != "customer_id"}}
         if "created_at" not in columns and "orders" in entities:
             columns["created_at"] = "= min({orders.ordered_at}) OVER (PARTITION BY {customer_id})"
+        if "created_at" not in columns and {"name", "email", "phone"} & set(columns):
+            columns["created_at"] = UNMAPPED  # a customer list without a creation date: the user names one
         if "created_at" in columns:
             spec: dict = {"columns": columns}
             if "orders" in entities:
@@ -340,7 +344,11 @@ def value_formats(con: duckdb.DuckDBPyConnection, entities: dict[str, dict], pro
 
 
 def found_statuses(con: duckdb.DuckDBPyConnection, entities: dict[str, dict], notes: list[str]) -> dict[str, str]:
-    """The statuses in the sample and how they map; the unknown ones as pending for the user to decide."""
+    """The statuses in the sample and how they map, in the notes; none is drafted as a word of the source.
+
+    An unknown status left out keeps the run's warning (status_mapped) until the user maps it, instead of
+    a drafted guess that would silence it.
+    """
     origin = entities.get("orders", {}).get("columns", {}).get("status")
     if not origin or origin.startswith("="):
         return {}
@@ -353,9 +361,9 @@ def found_statuses(con: duckdb.DuckDBPyConnection, entities: dict[str, dict], no
     if mapped:
         notes.append("statuses: " + ", ".join(mapped))
     if unknown:
-        notes.append(f"statuses no mapping knows, drafted as pending (change to completed, cancelled or refunded): "
-                     f"{', '.join(unknown)}")
-    return {v: "pending" for v in unknown}
+        notes.append("statuses no mapping knows (they count as pending until you map them under `statuses:` as "
+                     f"completed, cancelled, refunded or pending): {', '.join(unknown)}")
+    return {}
 
 
 def parse_shares(con: duckdb.DuckDBPyConnection, name: str, draft: dict, path: Path, file_format: str,
@@ -374,7 +382,8 @@ def parse_shares(con: duckdb.DuckDBPyConnection, name: str, draft: dict, path: P
     file_sql = f"SELECT * FROM ({file_sql}) AS export LIMIT {SAMPLE_ROWS}"
     for entity in source.entities:
         try:
-            selected = entity_select(con, source, entity, file_sql, params, file_name, scratch)
+            selected = entity_select(con, source, entity, file_sql, params, file_name, scratch,
+                                     file_format in TYPED_FORMATS)
         except MappingError as err:
             notes.append(f"{entity}: {err}")
             continue

@@ -10,6 +10,8 @@ its file, row, column and value, instead of losing it to NULL.
 
 from __future__ import annotations
 
+import re
+
 from ingestion.contract import dbt_vars
 from ingestion.mapping.spec import ValueFormats
 
@@ -62,26 +64,43 @@ def timestamp_text(value: str, formats: ValueFormats) -> str:
             f"ELSE coalesce({from_zoned}, {from_naive}) END, {text})")
 
 
-def number_text(value: str, formats: ValueFormats) -> str:
-    """SQL: an amount or count as plain decimal text (currency signs, thousands separators, decimal comma undone).
+def number_text(value: str, formats: ValueFormats, typed_export: bool = False) -> str:
+    """SQL: an amount or count as plain decimal text (currency signs, separators and decimal comma undone).
 
+    Only a value written in the declared local form (`1.234,50`, `1,234.50`)
+    is rewritten; any other goes on as it is, so `12.5` under a decimal comma
+    stays 12.5. In a typed export (Excel, Parquet, JSON Lines) numbers are
+    numbers already: there, only text holding a comma (or a separator other
+    than the point) is rewritten.
     `(12.50)`, the accountants' negative, becomes -12.50 (and then fails the
     not-negative rule where the contract wants none).
     """
     text = f"nullif(trim(CAST({value} AS VARCHAR)), '')"
     cleaned = f"regexp_replace({text}, {sql_literal(CURRENCY_NOISE)}, '', 'g')"
-    if formats.thousands_separator:
-        cleaned = f"replace({cleaned}, {sql_literal(formats.thousands_separator)}, '')"
-    if formats.decimal_separator == ",":
-        cleaned = f"replace({cleaned}, ',', '.')"
-    negative = f"regexp_replace({cleaned}, '^\\((.*)\\)$', '-\\1')"
-    return f"coalesce(CASE WHEN regexp_matches({negative}, {sql_literal(PLAIN_NUMBER)}) THEN {negative} END, {text})"
+    signed = f"regexp_replace({cleaned}, '^\\((.*)\\)$', '-\\1')"
+    thousands, decimal = formats.thousands_separator, formats.decimal_separator
+    grouped = f"\\d{{1,3}}({re.escape(thousands)}\\d{{3}})+|" if thousands else ""
+    local = f"^[+-]?({grouped}\\d+)({re.escape(decimal)}\\d+)?$"
+    plain = signed
+    if thousands:
+        plain = f"replace({plain}, {sql_literal(thousands)}, '')"
+    if decimal == ",":
+        plain = f"replace({plain}, ',', '.')"
+    rewrite = f"regexp_matches({signed}, {sql_literal(local)})"
+    if typed_export:
+        # A number the export typed is written with a plain point: only text with a comma (or another
+        # separator that is not a point) was written in the local form.
+        marks = [mark for mark in {",", thousands} if mark and mark != "."]
+        rewrite += (" AND (" + " OR ".join(f"contains({signed}, {sql_literal(m)})" for m in sorted(marks)) + ")"
+                    if marks else " AND false")
+    number = f"CASE WHEN {rewrite} THEN {plain} ELSE {signed} END"
+    return f"coalesce(CASE WHEN regexp_matches({number}, {sql_literal(PLAIN_NUMBER)}) THEN {number} END, {text})"
 
 
-def contract_text(value: str, kind: str, formats: ValueFormats) -> str:
-    """SQL: a mapped value as the raw text of a contract column of type `kind`."""
+def contract_text(value: str, kind: str, formats: ValueFormats, typed_export: bool = False) -> str:
+    """SQL: a mapped value as the raw text of a contract column of type `kind` (see number_text on typed exports)."""
     if kind == "timestamp":
         return timestamp_text(value, formats)
     if kind in ("decimal", "integer"):
-        return number_text(value, formats)
+        return number_text(value, formats, typed_export)
     return f"CAST({value} AS VARCHAR)"

@@ -210,8 +210,7 @@ def revenue_rules(entity: str) -> list[RowRule]:
     if entity != "orders":
         return []
     items = ENTITIES["order_items"]
-    own = [rule for rule in (record_rules(items.name) + missing_key_rules(items.name) + type_rules(items.name)
-                             + line_amount_rules(items.name)) if rule.severity == ERROR]
+    own = [rule for rule in own_row_rules(items.name) if rule.severity == ERROR]
     broken = " OR ".join(f"coalesce(({rule.predicate}), false)" for rule in own)
     usable = f"SELECT DISTINCT nullif(trim(order_id), '') FROM {items.current_raw_table} WHERE NOT ({broken})"
     return [RowRule(f"{entity}.revenue_known", entity, "order_total",
@@ -261,9 +260,14 @@ def raw_row_rules(entity: str) -> list[RowRule]:
     without personal data: no name, e-mail or phone, and no column outside
     the contract, whose content nobody has vouched for.
     """
-    rules = (record_rules(entity) + missing_key_rules(entity) + type_rules(entity) + line_amount_rules(entity)
-             + status_rules(entity) + survey_rules(entity) + decoding_rules(entity) + key_rules(entity))
+    rules = own_row_rules(entity) + key_rules(entity)
     return [replace(rule, shown_columns=shown_raw_columns(entity)) for rule in rules]
+
+
+def own_row_rules(entity: str) -> list[RowRule]:
+    """The rules on each row's own values, needing no other row (keys.py has those that do)."""
+    return (record_rules(entity) + missing_key_rules(entity) + type_rules(entity) + line_amount_rules(entity)
+            + status_rules(entity) + survey_rules(entity) + decoding_rules(entity))
 
 
 def shown_raw_columns(entity: str) -> tuple[str, ...]:

@@ -60,8 +60,8 @@ CURRENCY_HINT = ("set the reporting currency (RETENTION_REPORTING_CURRENCY=EUR, 
 def currency_rules(entity: Entity, reporting_currency: str | None) -> list[RowRule]:
     """Orders whose currency cannot be reported: no rate to the reporting currency, or mixed with none set.
 
-    Without a reporting currency the orders' one currency is it (macro
-    reporting_currency); with several, every order outside the most common
+    Without a reporting currency the orders' one currency is it (model
+    int_reporting_currency); with several, every order outside the most common
     currency is named, with how to set one.
     """
     if entity.name != "orders":
