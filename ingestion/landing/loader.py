@@ -37,10 +37,9 @@ from ingestion.landing.discovery import LandingFile, is_hidden, landing_files
 from ingestion.landing.encoding import fingerprint, open_bytes, transcode_to_utf8
 from ingestion.landing.options import FileOptions, options_for
 from ingestion.landing.readers import csv_select, jsonl_select, parquet_select
-from ingestion.pii import PSEUDONYM_MACRO, key_fingerprint
 from ingestion.mapping.select import TYPED_FORMATS, MappingError, entity_select, export_format, export_select
 from ingestion.mapping.spec import MappedSource, mapping_fingerprint
-from ingestion.sources_file import SourcesConfigError
+from ingestion.pii import PSEUDONYM_MACRO, key_fingerprint
 from ingestion.raw.manifest import (
     FILES_SOURCE,
     LoadRecord,
@@ -59,6 +58,7 @@ from ingestion.raw.tables import (
     ensure_raw_table,
     source_columns,
 )
+from ingestion.sources_file import SourcesConfigError
 
 # Called with (connection, entity, load id, file) after a file's rows are in raw
 # and before they are committed; raising LoadError rolls the file back.
