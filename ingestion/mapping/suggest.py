@@ -199,7 +199,8 @@ def entities_for(guessed: dict[str, dict[str, str]], profiles: dict[str, ColumnP
     customer_id = customers.get("customer_id") or orders.get("customer_id")
     if customer_id:
         columns = {"customer_id": customer_id, **{k: v for k, v in customers.items() if k != "customer_id"}}
-        if "created_at" not in columns and "orders" in entities:
+        if "orders" in entities and columns.get("created_at") in (None, orders.get("ordered_at")):
+            # From an order export, a customer is known from their first order on.
             columns["created_at"] = "= min({orders.ordered_at}) OVER (PARTITION BY {customer_id})"
         if "created_at" not in columns and {"name", "email", "phone"} & set(columns):
             columns["created_at"] = UNMAPPED  # a customer list without a creation date: the user names one
