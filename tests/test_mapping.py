@@ -437,3 +437,39 @@ def test_rows_of_a_whitespace_log_and_an_excel_sheet_are_numbered_under_their_he
     assert rows(con, "orders", "order_id, order_total, _row_number") == [("00001-1", "11.77", 1), ("00002-2", "12.00", 2)]
     assert con.execute("SELECT customer_id, city, _row_number FROM raw.customers ORDER BY _source_file, _row_number"
                        ).fetchall() == [("K1", "B", 1), ("K2", "D", 2), ("00001", None, 1), ("00002", None, 2)]
+
+
+HUBSPOT_CONTACTS = """Record ID,First Name,Last Name,Email,Phone Number,Create Date,Lifecycle Stage,Contact owner
+101,Ann,Lee,ann@example.com,+1 555 0101,2023-01-05 10:00,customer,Bob Ray
+102,Cy,Ng,cy@example.com,,2023-02-01 09:30,lead,Bob Ray
+"""
+STRIPE_PAYMENTS = """id,Customer ID,Amount,Currency,Created (UTC),Status
+ch_1,cus_1,"$1,000.00",usd,2023-01-05 10:00:00,Paid
+ch_2,cus_1,$12.00,usd,2023-01-06 10:00:00,Failed
+"""
+
+
+FULL_NAME = '= "First Name" || \' \' || "Last Name"'
+
+
+def test_crm_contacts_and_orders_export_presets(tmp_path):
+    sources = {"files": {
+        "contacts": {"glob": "hubspot/*.csv", "preset": "crm_contacts",
+                     "entities": {"customers": {"columns": {"name": FULL_NAME}}}},
+        "payments": {"glob": "stripe/*.csv", "preset": "orders_export", "thousands_separator": ","},
+    }}
+    landing, sources_file = write(tmp_path, sources, {"hubspot/contacts.csv": HUBSPOT_CONTACTS,
+                                                      "stripe/payments.csv": STRIPE_PAYMENTS})
+    con = load_all(landing, sources_file)
+    assert con.execute("SELECT customer_id, name, email, account_owner, created_at FROM raw.customers "
+                       "ORDER BY _source_file, _row_number").fetchall() == [
+        ("101", "Ann Lee", "ann@example.com", "Bob Ray", "2023-01-05 10:00:00.000000"),
+        ("102", "Cy Ng", "cy@example.com", "Bob Ray", "2023-02-01 09:30:00.000000"),
+        ("cus_1", None, None, None, "2023-01-05 10:00:00.000000"),  # known from the first payment
+    ]
+    assert rows(con, "orders", "order_id, customer_id, status, currency, order_total") == [
+        ("ch_1", "cus_1", "Paid", "usd", "1000.00"), ("ch_2", "cus_1", "Failed", "usd", "12.00")]
+    hubspot = suggest(landing / "hubspot" / "contacts.csv")
+    assert hubspot.draft["entities"] == {"customers": {"columns": {
+        "customer_id": "Record ID", "email": "Email", "phone": "Phone Number", "account_owner": "Contact owner",
+        "created_at": "Create Date"}}}
