@@ -154,8 +154,9 @@ def test_empty_files_and_workbooks_are_each_reported_and_the_rest_loads(warehous
     assert warnings == [
         f"customers/customers.csv: {empty}",
         f"interactions/interactions.csv: {empty}",
-        "orders/export.xlsx: not loaded, it is not a CSV, Parquet or JSON Lines file (an Excel workbook: save the "
-        "sheet as CSV (UTF-8) into this folder)",
+        "orders/export.xlsx: not loaded, it is not a CSV, Parquet or JSON Lines file (an Excel workbook: map it in "
+        "the sources file (files: <name>: {glob: ..., format: excel, entities: ...}; README, Load your own exports), "
+        "or save the sheet as CSV into this folder)",
         f"orders/blank.csv: {empty}",
         f"orders/orders.csv: {empty}",
         f"order_items/order_items.csv: {empty}",
