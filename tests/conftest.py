@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from orchestration.runs.refresh import RunOutcome, run_refresh
 from orchestration.settings import Settings
 from tests.fixtures import TEST_PII_KEY, write_tiny_landing
+from tests.probes import write_probes
 
 
 def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -59,6 +61,30 @@ def tiny_run(settings: Settings, tiny_run_once: tuple[Path, RunOutcome]) -> RunO
     data_dir, outcome = tiny_run_once
     # Paths inside the warehouse are relative to the landing dir, and the Parquet `current` link is relative.
     shutil.copytree(data_dir, settings.data_dir, symlinks=True)
+    return outcome
+
+
+@pytest.fixture(scope="session")
+def probe_run_once(tiny_run_once: tuple[Path, RunOutcome],
+                   tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunOutcome]:
+    """The tiny run, then one run with the probe files of tests/probes.py (value probes and mapped exports),
+    with the bad-share limit lifted: its root (data dir and sources file) and outcome."""
+    root = tmp_path_factory.mktemp("probe_run")
+    data_dir, _ = tiny_run_once
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        settings = point_settings_at(root, monkeypatch)
+        shutil.copytree(data_dir, settings.data_dir, symlinks=True)
+        write_probes(settings.landing_dir, settings.sources_file)
+        outcome = run_refresh(dataclasses.replace(settings, max_bad_share=1.0), persist_run=False)
+    return root, outcome
+
+
+@pytest.fixture
+def probe_run(settings: Settings, probe_run_once: tuple[Path, RunOutcome]) -> RunOutcome:
+    """The probe run (landing, warehouse, sources file) copied into this test's directories; its outcome."""
+    root, outcome = probe_run_once
+    shutil.copytree(root / "data", settings.data_dir, symlinks=True)
+    shutil.copy(root / "sources.yml", settings.sources_file)
     return outcome
 
 

@@ -7,40 +7,14 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-import yaml
 
-from orchestration.runs.refresh import run_refresh
 from orchestration.summary import WarehouseSummary, format_summary
 
 pytestmark = pytest.mark.slow
 
-SHOP_LINES = """order_number,customer,order_date,status,product,qty,price
-M1,C1,2024-05-10 10:00,Fulfilled - Paid,P1,2,"1,000.00"
-M1,C1,2024-05-10 10:00,Fulfilled - Paid,P2,1,50.00
-M2,,2024-05-11 10:00,Fulfilled - Paid,P1,1,20.00
-M3,C2,2024-05-12 10:00,on hold,P3,1,5.00
-"""
-ORDERS_ONLY = """Order ID,Customer ID,Order Date,Status,Amount
-N1,C3,2024-05-13 09:00,cancelled,
-N2,C3,2024-05-14 09:00,completed,
-N3,,2024-05-15 09:00,completed,15.00
-"""
-SOURCES = {"files": {
-    # Customers come from the CRM files: these exports feed only orders (and lines).
-    "shop": {"glob": "exports/shop_lines.csv", "preset": "order_lines", "thousands_separator": ",",
-             "statuses": {"Fulfilled - Paid": "completed"},
-             "entities": {"orders": {"columns": {"ordered_at": "order_date"}}, "order_items": {}}},
-    "deals": {"glob": "exports/orders_only.csv", "preset": "orders_export", "entities": {"orders": {}}},
-}}
-
-
-def test_guests_line_less_orders_and_source_status_words_through_a_run(settings, tiny_run):
-    exports = settings.landing_dir / "exports"
-    exports.mkdir()
-    (exports / "shop_lines.csv").write_text(SHOP_LINES, encoding="utf-8")
-    (exports / "orders_only.csv").write_text(ORDERS_ONLY, encoding="utf-8")
-    settings.sources_file.write_text(yaml.safe_dump(SOURCES), encoding="utf-8")
-    outcome = run_refresh(settings, persist_run=False)
+def test_guests_line_less_orders_and_source_status_words_through_a_run(settings, probe_run):
+    # The probe run loaded the exports of tests/probes.py (shop_lines.csv, orders_only.csv) with their mappings.
+    outcome = probe_run
     assert outcome.success, outcome.failures
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute(
