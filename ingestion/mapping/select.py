@@ -19,7 +19,6 @@ empty; a required one stops the load and says which names were looked for.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,8 +316,3 @@ def lookup_select(path: Path) -> str:
     if fmt == "jsonl":
         return f"SELECT * FROM read_json({literal}, format = 'newline_delimited', records = true)"
     return f"SELECT * FROM read_csv({literal}, header = true, all_varchar = true)"
-
-
-def describe_origins(origins: dict[str, str]) -> str:
-    """E.g. `order_id <- InvoiceNo, currency <- 'GBP'`, for the manifest note."""
-    return json.dumps(origins, ensure_ascii=False)
