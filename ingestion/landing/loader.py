@@ -332,8 +332,9 @@ def combined_hash(content_hash: str, source: MappedSource, landing_dir: Path | N
     which replaces what the old one made of it.
     """
     digest = hashlib.sha256(content_hash.encode())
-    digest.update(mapping_fingerprint(source).encode())
-    if PSEUDONYM_MACRO in mapping_fingerprint(source):
+    mapping = mapping_fingerprint(source)
+    digest.update(mapping.encode())
+    if PSEUDONYM_MACRO in mapping:
         digest.update(pii_fingerprint.encode())
     for name, relative in sorted(source.lookups.items()):
         path = (landing_dir or Path()) / relative
