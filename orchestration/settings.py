@@ -74,6 +74,12 @@ class Settings:
         return self.data_dir / "runs" / "latest.json"
 
     @property
+    def landed_record_path(self) -> Path:
+        """What the manifest has loaded (path -> content hash), written by every run for the new-file sensor,
+        which cannot open the warehouse while a run writes it."""
+        return self.data_dir / "runs" / "landed.json"
+
+    @property
     def data_docs_dir(self) -> Path:
         """Where the Great Expectations Data Docs of the checks are written."""
         return self.data_dir / "data_docs"

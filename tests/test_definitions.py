@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import dagster as dg
 
@@ -98,27 +99,46 @@ def test_dbt_build_args():
     assert dbt_build_args({}, select="staging") == ["build", "--select", "staging"]
 
 
-def test_sensor_requests_a_run_only_for_new_or_changed_files(tiny_landing):
-    landing = LandingZone(landing_dir=str(tiny_landing))
-    first = new_landing_files_sensor(dg.build_sensor_context(cursor=None, resources={"landing": landing}))
-    assert len(first.run_requests) == 1
-    assert first.run_requests[0].tags["retention/changed_files"] == "6"
+def sensor_tick(landing: LandingZone, cursor: str | None) -> dg.SensorResult:
+    """One evaluation of the new-file sensor."""
+    return new_landing_files_sensor(dg.build_sensor_context(cursor=cursor, resources={"landing": landing}))
 
-    unchanged = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
-    assert not unchanged.run_requests and unchanged.skip_reason is not None
 
-    (tiny_landing / "orders" / "more.csv").write_text("order_id\nO99\n", encoding="utf-8")
-    third = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
-    assert third.run_requests[0].tags["retention/changed_files"] == "1"
-    assert third.run_requests[0].run_key != first.run_requests[0].run_key
+def test_sensor_requests_a_run_only_for_content_the_manifest_has_not_seen(settings, tiny_run):
+    landing = LandingZone(landing_dir=str(settings.landing_dir), landed_record=str(settings.landed_record_path))
+    # After a run (as after `retention ui` starts, a CLI run or `--fresh`): everything is loaded, nothing starts.
+    first = sensor_tick(landing, None)
+    assert not first.run_requests and "not seen" in first.skip_reason.skip_message
+    # A new modification time is not new content.
+    lines = settings.landing_dir / "order_items" / "order_items.csv"
+    os.utime(lines, ns=(lines.stat().st_atime_ns, lines.stat().st_mtime_ns + 10**9))
+    touched = sensor_tick(landing, first.cursor)
+    assert not touched.run_requests
+
+    # Changed content and a new file: one run, naming both.
+    original = lines.read_bytes()
+    lines.write_text(lines.read_text(encoding="utf-8") + "O1,9,P1,Tea,1,5.00,0\n", encoding="utf-8")
+    (settings.landing_dir / "orders" / "more.csv").write_text("order_id\nO98\n", encoding="utf-8")
+    changed = sensor_tick(landing, touched.cursor)
+    (request,) = changed.run_requests
+    assert request.tags["retention/new_files"] == "order_items/order_items.csv, orders/more.csv"
+    assert request.tags["retention/new_file_count"] == "2"
+    # Requested once: the next tick, before that run has loaded it, starts nothing more.
+    assert not sensor_tick(landing, changed.cursor).run_requests
+
+    # Content put back as the manifest has it is not new, whatever its modification time.
+    lines.write_bytes(original)
+    (settings.landing_dir / "orders" / "more.csv").unlink()
+    assert not sensor_tick(landing, changed.cursor).run_requests
+    assert not sensor_tick(landing, None).run_requests
 
 
 def test_sensor_sees_mapped_exports_outside_the_entity_folders(tiny_landing, tmp_path):
     sources = tmp_path / "mapped.yml"
     sources.write_text('files:\n  shop: {glob: "exports/*.csv", preset: order_lines}\n', encoding="utf-8")
     landing = LandingZone(landing_dir=str(tiny_landing), sources_file=str(sources))
-    first = new_landing_files_sensor(dg.build_sensor_context(cursor=None, resources={"landing": landing}))
+    first = sensor_tick(landing, None)
     (tiny_landing / "exports").mkdir()
     (tiny_landing / "exports" / "lines.csv").write_text("order_id\nM1\n", encoding="utf-8")
-    second = new_landing_files_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"landing": landing}))
-    assert second.run_requests[0].tags["retention/changed_files"] == "1"
+    second = sensor_tick(landing, first.cursor)
+    assert second.run_requests[0].tags["retention/new_files"] == "exports/lines.csv"

@@ -75,7 +75,3 @@ def landing_snapshot(landing_dir: Path, entities: list[str], globs: list[str] = 
         snapshot[path.relative_to(landing_dir).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
     return snapshot
 
-
-def changed_files(current: dict[str, str], previous: dict[str, str]) -> list[str]:
-    """Return the paths that are new or changed in `current` compared with `previous`, sorted."""
-    return sorted(path for path, signature in current.items() if previous.get(path) != signature)

@@ -284,6 +284,7 @@ def load_landing_file(
     is_text = landing_file.file_format in ("csv", "jsonl")
     seen = fingerprint(landing_file.path, inspect_text=is_text,
                        encoding=options.encoding if options and is_text else None)
+    file_sha256 = seen.sha256
     if source is not None:
         seen = replace(seen, sha256=combined_hash(seen.sha256, source, landing_dir, key_fingerprint(con)))
     if versions and versions[-1][1] == seen.sha256:
@@ -298,7 +299,7 @@ def load_landing_file(
             readable = Path(scratch) / f"utf8.{landing_file.file_format}"
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
         rows, drift, mapped_from = append_file_version(
-            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version), guard,
+            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version, file_sha256), guard,
             MappedRead(source, Path(scratch), landing_dir) if source is not None else None)
     if version == 1:
         notes = [f"loaded {rows:,} rows"]
@@ -358,6 +359,7 @@ class FileVersion:
     content_hash: str
     size: int
     version: int
+    file_sha256: str = ""  # the bytes' own hash (content_hash of a mapped export also covers its mapping)
 
 
 def append_file_version(
@@ -421,7 +423,8 @@ def append_file_version(
             note += f"; {mapping_note}"
         record_entry = LoadRecord(lineage.load_id, entity.name, FILES_SOURCE, landing_file.relative_path,
                                   file_version.content_hash, file_version.size, version, rows, lineage.loaded_at,
-                                  note, json.dumps(selected.origins, ensure_ascii=False) if mapped else "")
+                                  note, json.dumps(selected.origins, ensure_ascii=False) if mapped else "",
+                                  file_version.file_sha256)
         record_load(con, record_entry)
         # Judged with its manifest entry in place (a refusal names the export's own columns); a refusal
         # rolls both back.

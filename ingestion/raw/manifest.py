@@ -38,6 +38,9 @@ class LoadRecord:
     note: str
     # A mapped export: contract column -> the export column or expression that fed it (JSON); "" otherwise.
     mapped_from: str = ""
+    # SHA-256 of the file's bytes. For a contract file it is content_hash; a mapped export's content_hash
+    # also covers its mapping (ingestion/landing/loader.py combined_hash). The sensor compares this one.
+    file_sha256: str = ""
 
 
 def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
@@ -61,6 +64,7 @@ def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Manifests written before mapped exports existed get the column now.
     con.execute(f"ALTER TABLE {MANIFEST_TABLE} ADD COLUMN IF NOT EXISTS mapped_from VARCHAR")
+    con.execute(f"ALTER TABLE {MANIFEST_TABLE} ADD COLUMN IF NOT EXISTS file_sha256 VARCHAR")
     con.execute(
         f"""
         CREATE OR REPLACE VIEW {CURRENT_LOADS_VIEW} AS
@@ -139,10 +143,32 @@ def record_load(con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:
     """Add one entry to the manifest."""
     con.execute(
         f"INSERT INTO {MANIFEST_TABLE} (load_id, entity, source, source_file, content_hash, file_size, "
-        "file_version, rows_loaded, loaded_at, note, mapped_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "file_version, rows_loaded, loaded_at, note, mapped_from, file_sha256) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             record.load_id, record.entity, record.source, record.source_file, record.content_hash,
             record.file_size, record.file_version, record.rows_loaded, record.loaded_at, record.note,
-            record.mapped_from or None,
+            record.mapped_from or None, record.file_sha256 or record.content_hash,
         ],
     )
+
+
+def landed_contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Landing path -> the SHA-256 of the bytes its latest loaded version had (one per entity it feeds).
+
+    What the new-file sensor compares a landing file with: content listed here
+    has been loaded, so it needs no run.
+    """
+    exists = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'raw' "
+                         "AND table_name = '_load_manifest' AND column_name = 'file_sha256'").fetchone()[0]
+    sha = "coalesce(file_sha256, content_hash)" if exists else "content_hash"
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                       "AND table_name = '_load_manifest'").fetchone()[0]:
+        return {}
+    rows = con.execute(
+        f"SELECT source_file, list(DISTINCT sha ORDER BY sha) FROM ("
+        f"  SELECT source_file, arg_max({sha}, file_version) AS sha "
+        f"  FROM {MANIFEST_TABLE} WHERE source = '{FILES_SOURCE}' GROUP BY entity, source_file"
+        ") AS latest GROUP BY source_file ORDER BY source_file"
+    ).fetchall()
+    return {path: list(shas) for path, shas in rows}

@@ -22,11 +22,13 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "warehouse": DuckDBWarehouse(
             path=str(settings.warehouse_path), memory_limit=settings.duckdb_memory_limit,
             lock_wait_seconds=settings.lock_wait_seconds, run_report_path=str(settings.run_report_path),
+            landed_record_path=str(settings.landed_record_path),
         ),
         "landing": LandingZone(
             landing_dir=str(settings.landing_dir),
             sources_file=str(settings.sources_file) if settings.sources_file else None,
             max_bad_share=settings.max_bad_share,
+            landed_record=str(settings.landed_record_path),
             pii_key=dg.EnvVar(KEY_ENVIRONMENT_VARIABLE) if settings.pii_key else None,
         ),
         "mart_settings": MartSettings(as_of_date=settings.as_of_date, reporting_currency=settings.reporting_currency),

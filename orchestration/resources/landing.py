@@ -20,6 +20,8 @@ class LandingZone(dg.ConfigurableResource):
     max_bad_share: float = 0.01
     # An EnvVar (RETENTION_PII_KEY) when set: mappings may pseudonymise an e-mail into a customer id.
     pii_key: str | None = None
+    # What the runs have loaded (Settings.landed_record_path): the sensor starts runs only for other content.
+    landed_record: str | None = None
 
     @property
     def path(self) -> Path:

@@ -12,9 +12,10 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from ingestion.raw.manifest import landed_contents
 from orchestration.runs import lock
 from orchestration.runs.dead_runs import mark_dead_runs_failed, process_tags
-from orchestration.runs.report import outcome_of, run_events, write_run_report
+from orchestration.runs.report import outcome_of, run_events, write_landed_record, write_run_report
 from orchestration.summary import format_summary, warehouse_summary
 
 # The tag the CLI puts on its runs, so that a waiter can say "retention run" rather than "the Dagster UI".
@@ -54,6 +55,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     lock_wait_seconds: float = lock.DEFAULT_WAIT_SECONDS
     # Where the report of each run goes (None: nowhere, e.g. a resource built for one query).
     run_report_path: str | None = None
+    # Where each run records the content the manifest has loaded, for the new-file sensor (None: nowhere).
+    landed_record_path: str | None = None
     _holds_lock: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -92,6 +95,8 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         if Path(self.path).exists():
             with self.connect(read_only=True) as con:
                 summary = format_summary(warehouse_summary(con, Path(self.path)))
+                if self.landed_record_path:
+                    write_landed_record(Path(self.landed_record_path), landed_contents(con))
         write_run_report(Path(self.run_report_path), outcome_of(run_id, events, success, summary))
 
     def started_child(self, pid: int) -> None:

@@ -123,6 +123,21 @@ def write_run_report(path: Path, outcome: RunOutcome) -> Path:
     return write_text_atomically(path, json.dumps(asdict(outcome), indent=2, ensure_ascii=False))
 
 
+def write_landed_record(path: Path, contents: dict[str, list[str]]) -> Path:
+    """Replace the record of loaded content (landing path -> SHA-256s) the new-file sensor reads."""
+    return write_text_atomically(path, json.dumps(contents, indent=1, sort_keys=True))
+
+
+def read_landed_record(path: Path | None) -> dict[str, list[str]]:
+    """The content the runs have loaded, per landing path; {} before the first run (or when unreadable)."""
+    if path is None:
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
 def read_run_report(path: Path) -> RunOutcome | None:
     """The latest run report, or None before the first run."""
     try:
