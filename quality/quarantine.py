@@ -5,9 +5,18 @@ included) plus `_quarantine_rule` (the rules it breaks) and
 `_quarantine_reason` (why, in words). Staging reads raw without the rows
 found here (matched on `_load_id`, `_row_number`), so every raw row of a
 current load (raw.<entity>__current: each file's latest version) ends in
-staging or in quarantine. The table is rebuilt from all of it on every run:
-a rule change applies to old loads too, and an order whose customer arrives
-later is released by the next rebuild.
+staging or in quarantine.
+
+A run updates the table instead of rebuilding it (`update_quarantine`): it
+judges the rows of the loads it has not judged yet, drops the rows of loads
+a newer file version replaced, and judges again only the rows whose outcome
+can change: every row in quarantine (an orphan whose customer has arrived, a
+timestamp no longer in the future) and the accepted rows that name a parent
+key this run touched (a customer whose file version dropped them), and, for
+orders, the orders whose lines changed. The result equals a rebuild from all
+of raw (`rebuild_quarantine`), which a first load, a change of the rules
+(their fingerprint) or a forgotten file triggers. Each update logs the keys
+it touched in the change log (ingestion/raw/changes.py) for staging.
 
 Before a load is committed, `judge_load` applies the same rules to the new
 rows alone; above the allowed bad share the loader rolls the file back.
@@ -15,14 +24,24 @@ rows alone; above the allowed bad share the loader rolls the file back.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import duckdb
 
 from ingestion.contract import ENTITIES, Entity
-from ingestion.raw.manifest import mapped_origins
-from ingestion.raw.tables import ensure_raw_table
+from ingestion.raw.changes import (
+    changed_keys_since,
+    ensure_change_log,
+    next_change_seq,
+    prune_consumed_changes,
+    record_changed_keys,
+)
+from ingestion.raw.manifest import CURRENT_LOADS_VIEW, mapped_origins
+from ingestion.raw.tables import ensure_raw_table, quote_identifier
+from quality.rules.keys import key_text
 from quality.rules.raw import raw_row_rules, revenue_rules, shown_raw_columns
 from quality.rules.row_rule import ERROR, RowRule
 
@@ -31,6 +50,10 @@ RULE_COLUMN = "_quarantine_rule"
 REASON_COLUMN = "_quarantine_reason"
 # True when the row breaks a rule of its own (not only "its parent is quarantined").
 OWN_DEFECT_COLUMN = "_quarantine_own_defect"
+# Per entity: the rules' fingerprint the table was judged with, and the change batch of its last update.
+STATE_TABLE = "quarantine._state"
+# Per entity: the loads whose rows the table has judged.
+JUDGED_LOADS_TABLE = "quarantine._judged_loads"
 DEFAULT_MAX_BAD_SHARE = 0.01
 EXAMPLES_PER_RULE = 1
 
@@ -57,19 +80,26 @@ def ensure_quarantine_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"SELECT *, CAST(NULL AS VARCHAR) AS {RULE_COLUMN}, CAST(NULL AS VARCHAR) AS {REASON_COLUMN}, "
             f"CAST(NULL AS BOOLEAN) AS {OWN_DEFECT_COLUMN} FROM {entity.raw_table} LIMIT 0"
         )
+    con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} "
+                "(entity VARCHAR PRIMARY KEY, rules_fingerprint VARCHAR, change_seq BIGINT)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {JUDGED_LOADS_TABLE} (entity VARCHAR, load_id VARCHAR)")
+    ensure_change_log(con)
 
 
-def rejected_rows_query(entity: Entity, relation: str, rules: list[RowRule] | None = None) -> str:
+def rejected_rows_query(entity: Entity, relation: str, rules: list[RowRule] | None = None,
+                        batch: str | None = None) -> str:
     """SQL: the rows of `relation` that break at least one rule, with the rule names and reasons.
 
     Each predicate is evaluated once, into a flag; rows breaking several
-    rules name them all.
+    rules name them all. Rules comparing rows (a key repeated in its file)
+    compare with the rows of `batch` (default: `relation` itself).
     """
     rules = quarantining_rules(entity) if rules is None else rules
     flags = [f"_breaks_{i}" for i in range(len(rules))]
     own = [flag for rule, flag in zip(rules, flags, strict=True) if rule.counts_against_limit] or ["false"]
     judged = ", ".join(
-        f"coalesce(({rule.predicate_on(relation)}), false) AS {flag}" for rule, flag in zip(rules, flags, strict=True)
+        f"coalesce(({rule.predicate_on(batch or relation)}), false) AS {flag}"
+        for rule, flag in zip(rules, flags, strict=True)
     )
     names = ", ".join(f"CASE WHEN {flag} THEN '{rule.name}' END" for rule, flag in zip(rules, flags, strict=True))
     reasons = ", ".join(
@@ -84,12 +114,129 @@ def rejected_rows_query(entity: Entity, relation: str, rules: list[RowRule] | No
 
 
 def rebuild_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, int]:
-    """Rebuild the entity's quarantine from all its current raw rows; return rows per rule combination."""
+    """Rebuild the entity's quarantine from all its current raw rows; return rows per rule combination.
+
+    The change log says "every key" of the entity changed.
+    """
     ensure_quarantine_tables(con)
     con.execute(
         f"CREATE OR REPLACE TABLE {quarantine_table(entity)} AS "
         f"{rejected_rows_query(entity, entity.current_raw_table)}"
     )
+    record_changed_keys(con, entity.name, None)
+    _remember_judged(con, entity)
+    return rows_per_rule(con, entity)
+
+
+def rules_fingerprint(entity: Entity) -> str:
+    """A hash of the entity's quarantining rules (names, predicates, limits): a change means judging anew."""
+    rules = [(rule.name, rule.predicate, rule.counts_against_limit) for rule in quarantining_rules(entity)]
+    return hashlib.sha256(json.dumps(rules).encode()).hexdigest()
+
+
+def _remember_judged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Record that the entity's current loads are judged with today's rules, with every change batch so far."""
+    con.execute(f"DELETE FROM {JUDGED_LOADS_TABLE} WHERE entity = ?", [entity.name])
+    con.execute(f"INSERT INTO {JUDGED_LOADS_TABLE} SELECT entity, load_id FROM {CURRENT_LOADS_VIEW} "
+                "WHERE entity = ?", [entity.name])
+    con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?, ?)",
+                [entity.name, rules_fingerprint(entity), next_change_seq(con) - 1])
+
+
+def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool = False) -> dict[str, int]:
+    """Bring the entity's quarantine up to date with its current raw rows; return rows per rule combination.
+
+    Judges only what can have changed since the last update (see the module
+    docstring); rebuilds from all of raw when `full`, on the first update, when
+    the rules changed, when a parent entity was rebuilt, or when a replaced
+    load's rows are gone from raw (`retention forget`). Parents are updated
+    first (the quarantine assets depend on theirs).
+    """
+    ensure_quarantine_tables(con)
+    prune_consumed_changes(con)
+    state = con.execute(f"SELECT rules_fingerprint, change_seq FROM {STATE_TABLE} WHERE entity = ?",
+                        [entity.name]).fetchone()
+    if full or state is None or state[0] != rules_fingerprint(entity):
+        return rebuild_quarantine(con, entity)
+    judged_seq = state[1]
+    name, table, raw = entity.name, quarantine_table(entity), entity.raw_table
+    key = key_text(entity.key_columns[0])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _new_loads AS SELECT load_id FROM {CURRENT_LOADS_VIEW} "
+                f"WHERE entity = '{name}' EXCEPT SELECT load_id FROM {JUDGED_LOADS_TABLE} WHERE entity = '{name}'")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _gone_loads AS SELECT load_id FROM {JUDGED_LOADS_TABLE} "
+                f"WHERE entity = '{name}' EXCEPT SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = '{name}'")
+    gone_without_rows = con.execute(
+        f"SELECT count(*) FROM _gone_loads WHERE load_id NOT IN (SELECT DISTINCT _load_id FROM {raw})").fetchone()[0]
+    parent_rebuilt = any(
+        con.execute(f"SELECT count(*) FROM ({changed_keys_since(parent, judged_seq)}) AS c WHERE key_value IS NULL")
+        .fetchone()[0] for _, parent in entity.references)
+    if gone_without_rows or parent_rebuilt:
+        return rebuild_quarantine(con, entity)
+
+    # The rows to judge again, by (_load_id, _row_number), all of current loads.
+    current = entity.current_raw_table
+    candidates = [f"SELECT _load_id, _row_number FROM {raw} WHERE _load_id IN (SELECT load_id FROM _new_loads)",
+                  f"SELECT _load_id, _row_number FROM {table}"]
+    for column, parent in entity.references:
+        candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {key_text(column)} IN "
+                          f"({changed_keys_since(parent, judged_seq)})")
+    if name == "orders":
+        candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {key} IN ({touched_order_ids()})")
+    con.execute("CREATE OR REPLACE TEMP TABLE _rejudge AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(candidates)
+                + f") AS c WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = '{name}')")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_rows AS SELECT c.* FROM {current} AS c "
+                "SEMI JOIN _rejudge AS r ON c._load_id = r._load_id AND c._row_number = r._row_number")
+    # A key repeated in its file is judged against every row of that file with that key.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_batch AS SELECT c.* FROM {current} AS c SEMI JOIN "
+                f"(SELECT DISTINCT _load_id, {key} AS k FROM _judged_rows) AS j "
+                f"ON c._load_id = j._load_id AND {key_text('c.' + entity.key_columns[0])} = j.k")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _before AS SELECT _load_id, _row_number, {key} AS k FROM {table} "
+                "SEMI JOIN _rejudge USING (_load_id, _row_number)")
+    con.execute(f"DELETE FROM {table} WHERE _load_id IN (SELECT load_id FROM _gone_loads) "
+                "OR (_load_id, _row_number) IN (SELECT (_load_id, _row_number) FROM _rejudge)")
+    _add_drifted_columns(con, entity)
+    con.execute(f"INSERT INTO {table} BY NAME "
+                f"{rejected_rows_query(entity, '_judged_rows', batch='_judged_batch')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _after AS SELECT _load_id, _row_number, {key} AS k FROM {table} "
+                "SEMI JOIN _rejudge USING (_load_id, _row_number)")
+    touched = [
+        f"SELECT {key} FROM {raw} WHERE _load_id IN (SELECT load_id FROM _new_loads UNION ALL "
+        "SELECT load_id FROM _gone_loads)",
+        # Rows that entered or left quarantine.
+        "SELECT k FROM ((SELECT * FROM _before EXCEPT SELECT * FROM _after) "
+        "UNION ALL (SELECT * FROM _after EXCEPT SELECT * FROM _before)) AS flipped",
+    ]
+    record_changed_keys(con, name, " UNION ALL ".join(touched))
+    _remember_judged(con, entity)
+    return rows_per_rule(con, entity)
+
+
+def _add_drifted_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Give the quarantine table the raw columns it lacks (a file with columns outside the contract)."""
+    missing = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ? EXCEPT "
+        f"SELECT column_name FROM duckdb_columns() WHERE schema_name = '{SCHEMA}' AND table_name = ?",
+        [entity.name, entity.name]).fetchall()
+    for (column,) in sorted(missing):
+        con.execute(f"ALTER TABLE {quarantine_table(entity)} ADD COLUMN {quote_identifier(column)} VARCHAR")
+
+
+def touched_order_ids() -> str:
+    """SQL: the orders whose lines changed since order_items were last judged (new or replaced line loads).
+
+    Read before order_items' own update (lines depend on their orders): an
+    order's rule `revenue_known` reads its current lines.
+    """
+    items = ENTITIES["order_items"]
+    loads = (f"(SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = 'order_items' EXCEPT SELECT load_id "
+             f"FROM {JUDGED_LOADS_TABLE} WHERE entity = 'order_items') UNION ALL (SELECT load_id FROM "
+             f"{JUDGED_LOADS_TABLE} WHERE entity = 'order_items' EXCEPT SELECT load_id FROM {CURRENT_LOADS_VIEW} "
+             "WHERE entity = 'order_items')")
+    return f"SELECT {key_text('order_id')} FROM {items.raw_table} WHERE _load_id IN ({loads})"
+
+
+def rows_per_rule(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, int]:
+    """Rows in the entity's quarantine per rule combination."""
     rows = con.execute(
         f"SELECT {RULE_COLUMN}, count(*) FROM {quarantine_table(entity)} GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()

@@ -1,4 +1,4 @@
-"""The quarantine assets: per entity, the raw rows that break a raw rule, rebuilt every run.
+"""The quarantine assets: per entity, the raw rows that break a raw rule, brought up to date every run.
 
 Each depends on its raw table and on the quarantine of the entities it
 references (a line of a quarantined order is quarantined too), and staging
@@ -19,7 +19,7 @@ from quality.quarantine import (
     SCHEMA,
     QuarantineCounts,
     quarantine_counts,
-    rebuild_quarantine,
+    update_quarantine,
 )
 from quality.rules.raw import shown_raw_columns
 
@@ -42,12 +42,13 @@ def build_quarantine_asset(entity: Entity) -> dg.AssetsDefinition:
               *([dg.AssetKey(["raw", "order_items"])] if entity.name == "orders" else [])],
         description=(
             f"Rows of raw.{entity.name} that break a raw rule (quality/rules), with _quarantine_rule and "
-            "_quarantine_reason; rebuilt from all of raw on every run. Staging reads raw without them."
+            "_quarantine_reason; each run judges the new loads and the rows whose outcome they can change "
+            "(quality/quarantine.py). Staging reads raw without them."
         ),
     )
     def quarantine_entity(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            by_rule = rebuild_quarantine(con, entity)
+            by_rule = update_quarantine(con, entity)
             counts = quarantine_counts(con, entity)
             metadata = {
                 "rows received": dg.MetadataValue.int(counts.received),

@@ -1,0 +1,65 @@
+"""The change log: which entity keys a run touched, so that the layers after raw redo only those.
+
+Every quarantine update (quality/quarantine.py) appends, under one new
+`change_seq`, the keys whose accepted rows may differ from what staging
+holds: keys of rows a new load brought, of rows whose load was replaced by a
+newer version of its file, and of rows that entered or left quarantine. A
+NULL key means "every key of the entity" (a first load, a rule change, a
+forgotten file): its readers rebuild the entity whole.
+
+The key of an entity is its first key column as the raw rules compare it
+(trimmed, empty = NULL): an order line's change is logged under its order.
+
+Readers (the incremental dbt models) remember the last `change_seq` they
+consumed in `raw._consumed_changes` and read only later batches; rows that
+every reader has consumed are pruned.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+CHANGES_TABLE = "raw._changed_keys"
+CONSUMED_TABLE = "raw._consumed_changes"
+
+
+def ensure_change_log(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the change log and its readers' watermarks if missing."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} "
+                "(change_seq BIGINT NOT NULL, entity VARCHAR NOT NULL, key_value VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CONSUMED_TABLE} (model VARCHAR NOT NULL, change_seq BIGINT NOT NULL)")
+
+
+def next_change_seq(con: duckdb.DuckDBPyConnection) -> int:
+    """A batch number above every batch logged or consumed so far (pruning never lowers it)."""
+    (seq,) = con.execute(
+        f"SELECT greatest((SELECT coalesce(max(change_seq), 0) FROM {CHANGES_TABLE}), "
+        f"(SELECT coalesce(max(change_seq), 0) FROM {CONSUMED_TABLE})) + 1"
+    ).fetchone()
+    return int(seq)
+
+
+def record_changed_keys(con: duckdb.DuckDBPyConnection, entity: str, keys_sql: str | None) -> int:
+    """Log the distinct keys `keys_sql` yields (one column) as one batch for `entity`; None logs "every key".
+
+    Returns the batch's change_seq (0 when there was nothing to log).
+    """
+    seq = next_change_seq(con)
+    if keys_sql is None:
+        con.execute(f"INSERT INTO {CHANGES_TABLE} VALUES (?, ?, NULL)", [seq, entity])
+        return seq
+    (count,) = con.execute(
+        f"INSERT INTO {CHANGES_TABLE} SELECT DISTINCT ?, ?, key_value FROM ({keys_sql}) AS touched(key_value) "
+        "WHERE key_value IS NOT NULL", [seq, entity]).fetchone()
+    return seq if count else 0
+
+
+def changed_keys_since(entity: str, after_seq: int) -> str:
+    """SQL: the keys of `entity` logged after batch `after_seq` (NULL among them: every key)."""
+    return (f"SELECT key_value FROM {CHANGES_TABLE} WHERE entity = '{entity}' AND change_seq > {int(after_seq)}")
+
+
+def prune_consumed_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop batches every reader has consumed (the latest batch stays, so batch numbers keep growing)."""
+    con.execute(f"DELETE FROM {CHANGES_TABLE} WHERE change_seq < (SELECT min(change_seq) FROM {CONSUMED_TABLE})")
