@@ -119,11 +119,15 @@ WAIT_OPTION = click.option(
 @click.option("--currency", default=None,
               help="Reporting currency, an ISO 4217 code (default $RETENTION_REPORTING_CURRENCY, else the one "
                    "currency all orders are in).")
+@click.option("--full-refresh", is_flag=True,
+              help="Judge quarantine and build every model from all of raw, not only what changed since the last "
+                   "run (needed only to repair a warehouse by hand: new definitions rebuild by themselves).")
 @click.option("--quiet", is_flag=True, help="Only print warnings and errors of the run, then the summary.")
 @WAIT_OPTION
-def run_command(as_of_date: str | None, currency: str | None, quiet: bool, wait: float | None) -> None:
-    """Load new source data, build every model and run every check through Dagster, then print a summary."""
-    settings = settings_with(as_of_date, wait, currency)
+def run_command(as_of_date: str | None, currency: str | None, full_refresh: bool, quiet: bool,
+                wait: float | None) -> None:
+    """Load new source data, build what it changes and run every check through Dagster, then print a summary."""
+    settings = dataclasses.replace(settings_with(as_of_date, wait, currency), full_refresh=full_refresh)
     ok = run_and_summarise(settings, quiet)
     sys.exit(0 if ok else 1)
 

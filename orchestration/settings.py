@@ -51,6 +51,8 @@ class Settings:
     pii_key: str | None = field(default=None, repr=False)
     # RETENTION_PUBLISH_CONTACTS: also publish the customers' names (restricted.customer_contacts).
     publish_contacts: bool = False
+    # `retention run --full-refresh` (per run, not from the environment): rebuild quarantine and models whole.
+    full_refresh: bool = False
 
     @property
     def serving_path(self) -> Path:

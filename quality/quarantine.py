@@ -34,8 +34,9 @@ import duckdb
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw.changes import (
     changed_keys_since,
+    consumed_change_seq,
     ensure_change_log,
-    next_change_seq,
+    mark_changes_consumed,
     prune_consumed_changes,
     record_changed_keys,
 )
@@ -50,7 +51,7 @@ RULE_COLUMN = "_quarantine_rule"
 REASON_COLUMN = "_quarantine_reason"
 # True when the row breaks a rule of its own (not only "its parent is quarantined").
 OWN_DEFECT_COLUMN = "_quarantine_own_defect"
-# Per entity: the rules' fingerprint the table was judged with, and the change batch of its last update.
+# Per entity: the rules' fingerprint the table was judged with.
 STATE_TABLE = "quarantine._state"
 # Per entity: the loads whose rows the table has judged.
 JUDGED_LOADS_TABLE = "quarantine._judged_loads"
@@ -81,7 +82,7 @@ def ensure_quarantine_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"CAST(NULL AS BOOLEAN) AS {OWN_DEFECT_COLUMN} FROM {entity.raw_table} LIMIT 0"
         )
     con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} "
-                "(entity VARCHAR PRIMARY KEY, rules_fingerprint VARCHAR, change_seq BIGINT)")
+                "(entity VARCHAR PRIMARY KEY, rules_fingerprint VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {JUDGED_LOADS_TABLE} (entity VARCHAR, load_id VARCHAR)")
     ensure_change_log(con)
 
@@ -139,8 +140,13 @@ def _remember_judged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     con.execute(f"DELETE FROM {JUDGED_LOADS_TABLE} WHERE entity = ?", [entity.name])
     con.execute(f"INSERT INTO {JUDGED_LOADS_TABLE} SELECT entity, load_id FROM {CURRENT_LOADS_VIEW} "
                 "WHERE entity = ?", [entity.name])
-    con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?, ?)",
-                [entity.name, rules_fingerprint(entity), next_change_seq(con) - 1])
+    con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [entity.name, rules_fingerprint(entity)])
+    mark_changes_consumed(con, change_reader(entity))
+
+
+def change_reader(entity: Entity) -> str:
+    """The name under which the entity's quarantine records the change batches it has consumed."""
+    return f"{SCHEMA}.{entity.name}"
 
 
 def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool = False) -> dict[str, int]:
@@ -154,11 +160,10 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
     """
     ensure_quarantine_tables(con)
     prune_consumed_changes(con)
-    state = con.execute(f"SELECT rules_fingerprint, change_seq FROM {STATE_TABLE} WHERE entity = ?",
-                        [entity.name]).fetchone()
-    if full or state is None or state[0] != rules_fingerprint(entity):
+    state = con.execute(f"SELECT rules_fingerprint FROM {STATE_TABLE} WHERE entity = ?", [entity.name]).fetchone()
+    judged_seq = consumed_change_seq(con, change_reader(entity))
+    if full or state is None or state[0] != rules_fingerprint(entity) or judged_seq is None:
         return rebuild_quarantine(con, entity)
-    judged_seq = state[1]
     name, table, raw = entity.name, quarantine_table(entity), entity.raw_table
     key = key_text(entity.key_columns[0])
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new_loads AS SELECT load_id FROM {CURRENT_LOADS_VIEW} "

@@ -1,12 +1,20 @@
-"""The dbt CLI resource's two shortcuts: the dbt version from package metadata, and the shared parse state."""
+"""The dbt CLI resource: the dbt version from package metadata, the shared parse state, the definitions fingerprint."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 
-from orchestration.resources.dbt import dbt_cli_resource, environment_for_child, keep_parse_state
+from orchestration.assets.dbt import dbt_build_args
+from orchestration.resources.dbt import (
+    RetentionDbtCliResource,
+    dbt_cli_resource,
+    environment_for_child,
+    keep_parse_state,
+)
+from orchestration.settings import DBT_PROJECT_DIR
 
 
 def test_the_dbt_version_comes_from_the_installed_package_not_a_subprocess(settings, monkeypatch):
@@ -59,3 +67,26 @@ def test_the_dbt_process_gets_its_settings_and_this_process_keeps_none_of_them(m
     assert seen == f"/w.duckdb {'k' * 20}\n"
     assert os.environ["RETENTION_WAREHOUSE"] == "/kept/as/it/was.duckdb"
     assert "DBT_ENV_SECRET_RETENTION_PII_KEY" not in os.environ
+
+
+def test_the_definitions_fingerprint_follows_models_vars_and_the_key_but_not_the_as_of_date(tmp_path):
+    """What decides a full refresh of the incremental models (orchestration/assets/dbt.py)."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    resource = RetentionDbtCliResource(project_dir=str(project), profiles_dir=str(project), warehouse_path="w.duckdb")
+    resource._resolved_key = "a" * 48
+
+    base = resource.definitions_fingerprint({"as_of_date": "2025-12-31"})
+    assert resource.definitions_fingerprint({"as_of_date": "2024-01-31"}) == base  # T: no incremental model reads it
+    assert resource.definitions_fingerprint({"as_of_date": "2025-12-31", "reporting_currency": "EUR"}) != base
+    resource._resolved_key = "b" * 48
+    assert resource.definitions_fingerprint({"as_of_date": "2025-12-31"}) != base  # new pseudonyms everywhere
+    resource._resolved_key = "a" * 48
+    model = project / "models" / "staging" / "crm" / "stg_crm__customers.sql"
+    model.write_text(model.read_text() + "\n-- an edit\n")
+    assert resource.definitions_fingerprint({"as_of_date": "2025-12-31"}) != base
+
+
+def test_a_full_refresh_reaches_dbt():
+    assert dbt_build_args({}, full_refresh=True)[:2] == ["build", "--full-refresh"]
+    assert "--full-refresh" not in dbt_build_args({"as_of_date": "2025-12-31"})

@@ -14,12 +14,14 @@ from orchestration.resources.landing import LandingZone
 
 RAW_KEYS = {dg.AssetKey(["raw", e]) for e in
             ("customers", "interactions", "orders", "order_items", "survey_responses")}
+# Every staging model also reads the change log (which keys to redo) and its own watermark in it.
+CHANGE_LOG = {"changed_keys", "consumed_changes"}
 STAGING_PARENTS = {
-    "stg_crm__customers": {"customers"},
-    "stg_crm__interactions": {"interactions"},
-    "stg_orders__orders": {"orders", "order_status_map", "source_statuses"},
-    "stg_orders__order_items": {"order_items"},
-    "stg_surveys__survey_responses": {"survey_responses"},
+    "stg_crm__customers": {"customers"} | CHANGE_LOG,
+    "stg_crm__interactions": {"interactions"} | CHANGE_LOG,
+    "stg_orders__orders": {"orders", "order_status_map", "source_statuses"} | CHANGE_LOG,
+    "stg_orders__order_items": {"order_items"} | CHANGE_LOG,
+    "stg_surveys__survey_responses": {"survey_responses"} | CHANGE_LOG,
 }
 
 

@@ -10,9 +10,14 @@ forgotten file): its readers rebuild the entity whole.
 The key of an entity is its first key column as the raw rules compare it
 (trimmed, empty = NULL): an order line's change is logged under its order.
 
-Readers (the incremental dbt models) remember the last `change_seq` they
-consumed in `raw._consumed_changes` and read only later batches; rows that
-every reader has consumed are pruned.
+Readers (the incremental staging models, macros/changed_keys.sql, and each
+entity's quarantine, which reads its parents' changes) remember the last
+`change_seq` they consumed in `raw._consumed_changes` and read only later
+batches; batches that every reader has consumed are pruned.
+
+Beside the log, `raw._built_definitions` keeps, per build step, a
+fingerprint of the definitions it last built with: a step whose definitions
+changed rebuilds everything instead of the changed keys.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import duckdb
 
 CHANGES_TABLE = "raw._changed_keys"
 CONSUMED_TABLE = "raw._consumed_changes"
+DEFINITIONS_TABLE = "raw._built_definitions"
 
 
 def ensure_change_log(con: duckdb.DuckDBPyConnection) -> None:
@@ -29,6 +35,7 @@ def ensure_change_log(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} "
                 "(change_seq BIGINT NOT NULL, entity VARCHAR NOT NULL, key_value VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {CONSUMED_TABLE} (model VARCHAR NOT NULL, change_seq BIGINT NOT NULL)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (step VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
 
 
 def next_change_seq(con: duckdb.DuckDBPyConnection) -> int:
@@ -55,6 +62,19 @@ def record_changed_keys(con: duckdb.DuckDBPyConnection, entity: str, keys_sql: s
     return seq if count else 0
 
 
+def consumed_change_seq(con: duckdb.DuckDBPyConnection, reader: str) -> int | None:
+    """The last batch `reader` consumed (None: it has consumed none)."""
+    row = con.execute(f"SELECT max(change_seq) FROM {CONSUMED_TABLE} WHERE model = ?", [reader]).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def mark_changes_consumed(con: duckdb.DuckDBPyConnection, reader: str) -> None:
+    """Record that `reader` has consumed every batch logged so far."""
+    seq = next_change_seq(con) - 1
+    con.execute(f"DELETE FROM {CONSUMED_TABLE} WHERE model = ?", [reader])
+    con.execute(f"INSERT INTO {CONSUMED_TABLE} VALUES (?, ?)", [reader, seq])
+
+
 def changed_keys_since(entity: str, after_seq: int) -> str:
     """SQL: the keys of `entity` logged after batch `after_seq` (NULL among them: every key)."""
     return (f"SELECT key_value FROM {CHANGES_TABLE} WHERE entity = '{entity}' AND change_seq > {int(after_seq)}")
@@ -63,3 +83,16 @@ def changed_keys_since(entity: str, after_seq: int) -> str:
 def prune_consumed_changes(con: duckdb.DuckDBPyConnection) -> None:
     """Drop batches every reader has consumed (the latest batch stays, so batch numbers keep growing)."""
     con.execute(f"DELETE FROM {CHANGES_TABLE} WHERE change_seq < (SELECT min(change_seq) FROM {CONSUMED_TABLE})")
+
+
+def built_fingerprint(con: duckdb.DuckDBPyConnection, step: str) -> str | None:
+    """The fingerprint of the definitions `step` last built with successfully (None: never)."""
+    ensure_change_log(con)
+    row = con.execute(f"SELECT fingerprint FROM {DEFINITIONS_TABLE} WHERE step = ?", [step]).fetchone()
+    return None if row is None else row[0]
+
+
+def remember_fingerprint(con: duckdb.DuckDBPyConnection, step: str, fingerprint: str) -> None:
+    """Record that `step` built successfully with the definitions of `fingerprint`."""
+    ensure_change_log(con)
+    con.execute(f"INSERT OR REPLACE INTO {DEFINITIONS_TABLE} VALUES (?, ?)", [step, fingerprint])

@@ -5,9 +5,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
-from orchestration.resources.dbt import keep_parse_state, retention_dbt_project
+from ingestion.raw.changes import built_fingerprint, remember_fingerprint
+from orchestration.resources.dbt import RetentionDbtCliResource, keep_parse_state, retention_dbt_project
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.warehouse import DuckDBWarehouse
 
@@ -31,9 +32,9 @@ class RetentionDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props["schema"]
 
 
-def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None) -> list[str]:
+def dbt_build_args(dbt_vars: Mapping[str, str], select: str | None = None, full_refresh: bool = False) -> list[str]:
     """Return the dbt CLI arguments of a build with these vars (sorted, so runs are reproducible)."""
-    args = ["build"]
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
     if dbt_vars:
         args += ["--vars", json.dumps(dict(sorted(dbt_vars.items())))]
     if select:
@@ -67,16 +68,25 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
     )
     def dbt_layer(
         context: dg.AssetExecutionContext,
-        dbt: DbtCliResource,
+        dbt: RetentionDbtCliResource,
         warehouse: DuckDBWarehouse,
         mart_settings: MartSettings,
     ) -> Iterator[Any]:
+        # Incremental models redo only changed keys; new definitions (a model, a seed, a var, the PII key)
+        # or --full-refresh rebuild them whole. The fingerprint is kept only once the build has succeeded.
+        fingerprint = dbt.definitions_fingerprint(mart_settings.dbt_vars())
+        with warehouse.connect() as con:
+            full_refresh = mart_settings.full_refresh or built_fingerprint(con, name) != fingerprint
+        if full_refresh:
+            context.log.info(f"{name}: full refresh ({'asked for' if mart_settings.full_refresh else 'new definitions'})")
         # The dbt resource points dbt's profile at the warehouse this run holds; the run notes the dbt
         # process, so that a successor can stop it if this run is killed alone.
-        invocation = dbt.cli(dbt_build_args(mart_settings.dbt_vars()), context=context)
+        invocation = dbt.cli(dbt_build_args(mart_settings.dbt_vars(), full_refresh=full_refresh), context=context)
         warehouse.started_child(invocation.process.pid)
         yield from invocation.stream()
         keep_parse_state(invocation.target_path)
+        with warehouse.connect() as con:
+            remember_fingerprint(con, name, fingerprint)
 
     return dbt_layer
 

@@ -11,6 +11,7 @@ import dagster as dg
 from ingestion.contract import ENTITIES, Entity
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources.landing import LandingZone
+from orchestration.resources.marts import MartSettings
 from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.quarantine import (
     OWN_DEFECT_COLUMN,
@@ -46,9 +47,9 @@ def build_quarantine_asset(entity: Entity) -> dg.AssetsDefinition:
             "(quality/quarantine.py). Staging reads raw without them."
         ),
     )
-    def quarantine_entity(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    def quarantine_entity(warehouse: DuckDBWarehouse, mart_settings: MartSettings) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            by_rule = update_quarantine(con, entity)
+            by_rule = update_quarantine(con, entity, full=mart_settings.full_refresh)
             counts = quarantine_counts(con, entity)
             metadata = {
                 "rows received": dg.MetadataValue.int(counts.received),

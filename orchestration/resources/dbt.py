@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib.metadata
+import json
 import os
 import shutil
 import sys
@@ -152,6 +155,10 @@ def environment_for_child(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+# Vars whose change no incremental model needs to rebuild for (see definitions_fingerprint).
+FINGERPRINT_FREE_VARS = frozenset({"as_of_date"})
+
+
 class RetentionDbtCliResource(DbtCliResource):
     """The dbt CLI resource: the project's profile pointed at this deployment's warehouse, with its PII key.
 
@@ -188,6 +195,29 @@ class RetentionDbtCliResource(DbtCliResource):
         if self._resolved_key:
             values[DBT_SECRET_VARIABLE] = self._resolved_key
         return values
+
+    def definitions_fingerprint(self, dbt_vars: Mapping[str, str]) -> str:
+        """A hash of everything besides the data that the incremental models' rows depend on.
+
+        The project's files (models, macros, seeds, dbt_project.yml with its
+        vars and source contract), the vars this run overrides and the PII
+        key (as an HMAC: the key itself never reaches the hash's readers).
+        Not the as-of date: no incremental model reads it (int_orders, which
+        filters by it, is rebuilt every run). A dbt step whose fingerprint
+        differs from its last successful build's runs with --full-refresh.
+        """
+        digest = hashlib.sha256()
+        project_dir = Path(self.project_dir)
+        files = [project_dir / "dbt_project.yml"]
+        for folder in ("models", "macros", "seeds"):
+            files += sorted(path for path in (project_dir / folder).rglob("*") if path.is_file())
+        for path in files:
+            digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+        overrides = {name: value for name, value in dbt_vars.items() if name not in FINGERPRINT_FREE_VARS}
+        digest.update(json.dumps(overrides, sort_keys=True).encode())
+        if self._resolved_key:
+            digest.update(hmac.new(self._resolved_key.encode(), b"definitions fingerprint", hashlib.sha256).digest())
+        return digest.hexdigest()
 
     def cli(self, args: list[str], **kwargs: Any):
         """dbt, started with this deployment's environment (see environment_for_child).

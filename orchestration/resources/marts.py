@@ -1,4 +1,4 @@
-"""Options of the mart build that operators set per deployment."""
+"""Options of the build that operators set per deployment or per run."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ class MartSettings(dg.ConfigurableResource):
 
     as_of_date None: the latest completed order's date. reporting_currency
     None: the one currency every order is in (var reporting_currency).
+    full_refresh: rebuild the quarantine and every dbt model from all of raw
+    instead of the changed keys (`retention run --full-refresh`).
     """
 
     as_of_date: str | None = None
     reporting_currency: str | None = None
+    full_refresh: bool = False
 
     def dbt_vars(self) -> dict[str, str]:
         """Return the dbt vars these settings override (empty: the project's defaults)."""

@@ -1,0 +1,63 @@
+{#- Incremental staging. The staging models are incremental: a run redoes
+    only the entity keys that the change log (raw._changed_keys, written by
+    the quarantine update, ingestion/raw/changes.py) names after the batch the
+    model last consumed (raw._consumed_changes). For each such key the model
+    deletes its rows (pre-hook) and inserts the latest accepted version again
+    from all current raw rows of that key (macro accepted_rows), so a key
+    whose rows left raw or entered quarantine is gone, and the table equals a
+    rebuild. A NULL key in the log (a first load, a rule change, a forgotten
+    file), a model with no watermark, or --full-refresh redoes every key.
+    The entity is the model's name after "__" (stg_<source>__<entity>); its
+    key is the first key column of the source contract (an order line's
+    changes are logged under its order). -#}
+
+{% macro change_entity() -%}
+    {{- return(model.name.split('__')[-1]) -}}
+{%- endmacro %}
+
+{#- SQL: the last change batch this model consumed (null: none recorded). -#}
+{% macro consumed_change_seq() -%}
+    (select max(change_seq) from {{ source('change_log', 'consumed_changes') }}
+     where model = '{{ this.identifier }}')
+{%- endmacro %}
+
+{#- SQL: true when `key_expression` (text, trimmed, empty = null) names a key
+    changed since this model's watermark, or when every key changed. -#}
+{% macro is_changed_key(key_expression) -%}
+    {%- set changes = source('change_log', 'changed_keys') -%}
+    {%- set since = consumed_change_seq() -%}
+    (
+        {{ since }} is null
+        or exists (select 1 from {{ changes }}
+                   where entity = '{{ change_entity() }}' and key_value is null and change_seq > {{ since }})
+        or {{ key_expression }} in (select key_value from {{ changes }}
+                                    where entity = '{{ change_entity() }}' and change_seq > {{ since }})
+    )
+{%- endmacro %}
+
+{#- The key column of this model's entity in the source contract. -#}
+{% macro change_key_column() -%}
+    {{- return(var('source_contract')[change_entity()]['key'][0]) -}}
+{%- endmacro %}
+
+{#- Pre-hook: remove the rows of every changed key (an incremental run only). -#}
+{% macro forget_changed_keys() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ is_changed_key(change_key_column()) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: record the latest change batch as consumed by this model. -#}
+{% macro record_consumed_changes() -%}
+    {%- set consumed = source('change_log', 'consumed_changes') -%}
+    delete from {{ consumed }} where model = '{{ this.identifier }}';
+    insert into {{ consumed }}
+    select '{{ this.identifier }}', coalesce(max(change_seq), 0)
+    from (
+        select change_seq from {{ source('change_log', 'changed_keys') }}
+        union all
+        select change_seq from {{ consumed }}
+    ) as batches
+{%- endmacro %}
