@@ -81,7 +81,12 @@ def changed_keys_since(entity: str, after_seq: int) -> str:
 
 
 def prune_consumed_changes(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop batches every reader has consumed (the latest batch stays, so batch numbers keep growing)."""
+    """Drop batches every reader has consumed (the latest batch stays, so batch numbers keep growing).
+
+    A reader's watermark outlives the reader: after renaming or removing a
+    staging model, its row in raw._consumed_changes holds pruning back (the
+    log only grows, nothing is wrong) until it is deleted.
+    """
     con.execute(f"DELETE FROM {CHANGES_TABLE} WHERE change_seq < (SELECT min(change_seq) FROM {CONSUMED_TABLE})")
 
 
