@@ -178,6 +178,8 @@ def run_and_summarise(settings: Settings, quiet: bool) -> bool:
     click.echo(f"\nChecks: {outcome.checks_passed} passed, {outcome.checks_failed} failed, {outcome.checks_warned} "
                f"warned (run id {outcome.run_id})")
     print_warnings(outcome.warnings)
+    for note in outcome.notes:
+        click.echo(note[0].upper() + note[1:] + ".")
     if not outcome.success:
         click.secho(f"\nThe run failed (run id {outcome.run_id}):", fg="red", err=True)
         for message in outcome.failures:

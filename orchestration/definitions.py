@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from orchestration.assets import crm, orders, surveys
@@ -25,8 +27,29 @@ from orchestration.settings import Settings
 warehouse_safe_executor = dg.in_process_executor
 
 
+class SkippedChecksFilter(logging.Filter):
+    """Drops Dagster's notice that a skipped step's blocking checks emitted no result.
+
+    A run with nothing new skips the model steps (orchestration/assets/model_state.py) and with them
+    their checks; Dagster then warns once per blocking check that the steps after it proceed without
+    gating on it, although those steps are skipped too. The notice says nothing a reader can act on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the notice, True for everything else."""
+        return "emitted no result in step" not in record.getMessage()
+
+
+def quiet_skipped_checks() -> None:
+    """Install SkippedChecksFilter on the logger of Dagster's execution plan (once)."""
+    plan_logger = logging.getLogger("dagster._core.execution.plan.active")
+    if not any(isinstance(f, SkippedChecksFilter) for f in plan_logger.filters):
+        plan_logger.addFilter(SkippedChecksFilter())
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Return the project's Definitions for these settings."""
+    quiet_skipped_checks()
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([crm, orders, surveys]), *quarantine_assets, dbt_staging, dbt_marts,
                 customer_predictions, dbt_customer_360, published_marts, retention_report],

@@ -61,3 +61,33 @@ def test_a_build_without_run_results_has_no_breakdown(benchmark, tmp_path):
         ("fct_orders", 0.5),
         ("0 data tests", 0.0),
     ]
+
+
+@pytest.fixture(scope="module")
+def pipeline_benchmark():
+    """scripts/benchmark_pipeline.py as a module."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    spec = importlib.util.spec_from_file_location("benchmark_pipeline", SCRIPT.parent / "benchmark_pipeline.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pipeline_steps_are_summed_per_layer_and_the_rest_is_outside_the_steps(pipeline_benchmark):
+    steps = {
+        "raw__orders": 2.0, "raw__customers": 1.0, "raw__orders_raw_rules": 0.5,
+        "quarantine__orders": 1.5, "quarantine__orders_bad_share_within_limit": 0.25,
+        "dbt_staging": 4.0, "staging__stg_orders__orders_staging_rules": 0.75,
+        "staging__stg_orders__orders_reconciles_with_raw": 0.25,
+        "dbt_marts": 6.0, "marts__fct_orders_mart_rules": 1.0,
+        "marts__customer_predictions": 3.0, "dbt_customer_360": 2.0,
+        "serving__marts": 1.0, "report__retention_report": 0.5,
+    }
+    layers = pipeline_benchmark.seconds_by_layer(steps, wall=30.0)
+    assert layers == {
+        "raw loading": 3.0, "raw rule checks (GX)": 0.5, "quarantine": 1.75, "dbt staging": 4.0,
+        "staging checks": 1.0, "dbt marts + mart checks": 7.0, "predictions, customer 360": 5.0,
+        "publishing, report": 1.5, "outside steps (start, lock, report)": 30.0 - 23.75,
+    }
+    assert pipeline_benchmark.layer_of("something_new") == "other steps"

@@ -10,6 +10,7 @@ here, independently of how the generator draws them.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -275,3 +276,46 @@ def test_each_defect_kind_can_be_counted_back_from_the_files(defective):
 def test_invalid_arguments_are_refused_with_a_clear_message(tmp_path, arguments, message):
     with pytest.raises(ValueError, match=message):
         generate_demo_data(tmp_path, **{"customers": 10, **arguments})
+
+
+def test_next_day_copies_sampled_orders_onto_the_day_after_the_latest(tmp_path):
+    from ingestion.demo.next_day import write_next_day
+
+    landing = tmp_path / "landing"
+    generate_demo_data(landing, customers=300, seed=3, end_date=END)
+    shutil.copytree(landing, tmp_path / "copy")
+    orders = f"read_parquet('{landing}/orders/orders_0001.parquet')"
+    lines = f"read_parquet('{landing}/order_items/order_items_0001.parquet')"
+    with duckdb.connect() as con:
+        (order_count,) = con.execute(f"SELECT count(*) FROM {orders}").fetchone()
+    day = write_next_day(landing, share=0.01, seed=5)
+
+    new_orders = round(order_count * 0.01)
+    assert day.day == date(2026, 1, 1)
+    assert day.rows["orders"] == new_orders and day.rows["survey_responses"] == new_orders // 10
+    # One customer version per hundred new orders (at least one): the first sampled orders' customers.
+    assert 1 <= day.rows["customers"] <= max(1, new_orders // 100)
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        day_orders = f"read_parquet('{landing}/orders/day_2026-01-01.parquet')"
+        day_lines = f"read_parquet('{landing}/order_items/day_2026-01-01.parquet')"
+        # Every new order lies on the new day, is new, and names an existing customer.
+        assert con.execute(f"SELECT min(ordered_at)::DATE, max(ordered_at)::DATE, count(DISTINCT order_id) "
+                           f"FROM {day_orders}").fetchone() == (date(2026, 1, 1), date(2026, 1, 1), new_orders)
+        assert con.execute(f"SELECT count(*) FROM {day_orders} WHERE order_id IN (SELECT order_id FROM {orders})"
+                           ).fetchone() == (0,)
+        # The lines are the sampled orders' lines: as many per new order as its source order has, all of them.
+        (expected_lines,) = con.execute(
+            f"SELECT count(*) FROM {lines} WHERE order_id IN (SELECT order_id FROM {orders} WHERE status IN "
+            f"('completed', 'delivered', 'paid', 'shipped') ORDER BY hash(order_id, 5) LIMIT {new_orders})").fetchone()
+        assert day.rows["order_items"] == expected_lines
+        assert con.execute(f"SELECT count(*) FROM {day_lines} WHERE order_id NOT IN (SELECT order_id FROM {day_orders})"
+                           ).fetchone() == (0,)
+        # The customer versions are new versions of customers who ordered that day.
+        versions = f"read_csv('{landing}/customers/day_2026-01-01.csv', all_varchar = true)"
+        assert con.execute(f"SELECT DISTINCT updated_at FROM {versions}").fetchall() == [("2026-01-01T12:00:00Z",)]
+        assert con.execute(f"SELECT count(*) FROM {versions} WHERE customer_id NOT IN "
+                           f"(SELECT customer_id FROM {day_orders})").fetchone() == (0,)
+    # Same files, same share and seed: the same day.
+    again = write_next_day(tmp_path / "copy", share=0.01, seed=5)
+    assert [path.read_bytes() for path in again.files] == [path.read_bytes() for path in day.files]

@@ -8,8 +8,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from ingestion.raw.changes import built_fingerprint, remember_fingerprint
+from orchestration.assets.model_state import model_inputs, nothing_to_do
 from orchestration.resources.dbt import RetentionDbtCliResource, keep_parse_state, retention_dbt_project
 from orchestration.resources.marts import MartSettings
+from orchestration.resources.predictions import PredictionSettings
+from orchestration.resources.report import RetentionReport
+from orchestration.resources.serving import ServingStore
 from orchestration.resources.warehouse import DuckDBWarehouse
 
 
@@ -53,8 +57,16 @@ CUSTOMER_360_SELECTION = "churn_risk dim_customers"
 MARTS_SELECTION = "path:models/intermediate path:models/marts path:models/restricted"
 
 
-def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
-    """The dbt nodes selected by `select` (minus `exclude`), built (run and tested) in one step named `name`."""
+REPORT_KEY = dg.AssetKey(["report", "retention_report"])
+
+
+def build_dbt_assets(name: str, select: str, exclude: str | None = None,
+                     first_model_step: bool = False) -> dg.AssetsDefinition:
+    """The dbt nodes selected by `select` (minus `exclude`), built (run and tested) in one step named `name`.
+
+    The `first_model_step` does nothing when the run has nothing new for the model layers
+    (orchestration/assets/model_state.py); the steps after it are then skipped.
+    """
 
     project = retention_dbt_project()
 
@@ -71,7 +83,19 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
         dbt: RetentionDbtCliResource,
         warehouse: DuckDBWarehouse,
         mart_settings: MartSettings,
+        prediction_settings: PredictionSettings,
+        serving: ServingStore,
+        report: RetentionReport,
     ) -> Iterator[Any]:
+        if first_model_step and not mart_settings.full_refresh and builds_everything(context):
+            with warehouse.connect() as con:
+                inputs = model_inputs(con, dbt, mart_settings, prediction_settings, serving)
+                unchanged = nothing_to_do(con, inputs, serving, report)
+            if unchanged:
+                context.log.info(f"{name}: nothing new since the last complete run (no new data, the same "
+                                 "definitions, settings and code): staging, marts, their checks, the publication "
+                                 "and the report stay as they are")
+                return
         # Incremental models redo only changed keys; new definitions (a model, a seed, a var, the PII key)
         # or --full-refresh rebuild them whole. The fingerprint is kept only once the build has succeeded.
         fingerprint = dbt.definitions_fingerprint(mart_settings.dbt_vars())
@@ -91,6 +115,13 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None) -> dg.A
     return dbt_layer
 
 
-dbt_staging = build_dbt_assets("dbt_staging", STAGING_SELECTION)
+def builds_everything(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run materialises the whole graph up to the report (not a few assets picked in the UI)."""
+    selection = context.run.asset_selection
+    # None or empty: the whole job (as `retention run` executes it); else the keys a run was started for.
+    return not selection or REPORT_KEY in selection
+
+
+dbt_staging = build_dbt_assets("dbt_staging", STAGING_SELECTION, first_model_step=True)
 dbt_marts = build_dbt_assets("dbt_marts", MARTS_SELECTION, exclude=CUSTOMER_360_SELECTION)
 dbt_customer_360 = build_dbt_assets("dbt_customer_360", CUSTOMER_360_SELECTION)

@@ -2,11 +2,15 @@
 
 import dagster as dg
 
+from orchestration.assets.model_state import model_inputs, remember_complete
 from orchestration.assets.serving import published_marts
 from orchestration.report.build import build_report
+from orchestration.resources.dbt import RetentionDbtCliResource
+from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.report import RetentionReport
 from orchestration.resources.serving import ServingStore
+from orchestration.resources.warehouse import DuckDBWarehouse
 
 
 @dg.asset(
@@ -21,9 +25,14 @@ from orchestration.resources.serving import ServingStore
                 "read-only, like any BI tool, so it shows exactly the published version.",
 )
 def retention_report(context: dg.AssetExecutionContext, serving: ServingStore, report: RetentionReport,
-                     prediction_settings: PredictionSettings) -> dg.MaterializeResult:
+                     prediction_settings: PredictionSettings, warehouse: DuckDBWarehouse,
+                     dbt: RetentionDbtCliResource, mart_settings: MartSettings) -> dg.MaterializeResult:
     built = build_report(serving.path, report.path, prediction_settings.horizon_months)
     context.log.info(f"report of run {built.run_id} written to {built.path}")
+    # The last step: the run has built, checked, published and reported everything from these inputs,
+    # and the next run with the same inputs has nothing to do (orchestration/assets/model_state.py).
+    with warehouse.connect() as con:
+        remember_complete(con, model_inputs(con, dbt, mart_settings, prediction_settings, serving))
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(built.path)),
         "charts": dg.MetadataValue.json(built.chart_ids),

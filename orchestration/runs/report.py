@@ -28,6 +28,10 @@ INTERRUPTED = ("interrupted (Ctrl-C or SIGTERM) before it finished; readers keep
                "and the next run starts from the data as it is")
 
 
+NOTHING_NEW = ("nothing new since the last complete run: staging, the marts, their checks, the publication and the "
+               "report were left as they are ({skipped} steps skipped); readers keep the published version")
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """Whether a run succeeded and, if not, what failed, in words; with the warehouse summary it left."""
@@ -108,9 +112,13 @@ def outcome_of(run_id: str, events: list[dg.DagsterEvent], success: bool, summar
     evaluations = [e.event_specific_data for e in events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
     passed = sum(1 for e in evaluations if e.passed)
     failed = sum(1 for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
+    skipped = sum(1 for e in events if e.event_type == dg.DagsterEventType.STEP_SKIPPED)
+    # In a successful run, skipped steps mean the model layers had nothing to do (a failed blocking
+    # check skips steps too, but then the run has failed).
+    notes = [NOTHING_NEW.format(skipped=skipped)] if success and skipped else []
     return RunOutcome(run_id, success, failure_messages(events), passed, failed,
                       datetime.now(timezone.utc).isoformat(timespec="seconds"), summary,
-                      warnings=warning_messages(events))
+                      notes=notes, warnings=warning_messages(events))
 
 
 def run_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.DagsterEvent]:

@@ -1,0 +1,79 @@
+"""Whether the layers after the quarantine have anything to do in this run.
+
+A run that finds nothing new (no file content or database row the manifest
+has not seen, no key whose outcome changed) and whose definitions, settings
+and code are those of the last complete run would build the very same
+staging tables, marts, checks, publication and report again. It does no such
+work: the first model step (dbt_staging) yields nothing, and Dagster skips
+every step after it, since their inputs were not produced.
+
+What the model layers' results depend on, besides the data, is summed up in
+one hash, the *model inputs*: the latest batch of the change log (every
+load and every key whose outcome changed logs one), the dbt definitions'
+fingerprint (models, macros, seeds, dbt_project.yml, the vars a run
+overrides, the PII key as an HMAC), the as-of date when one is set, the
+settings of the predictions, the publication and the report, and the
+project's own Python code. The report, the last step of a run, records it
+once everything before it has succeeded; a run skips only when its inputs
+equal the recorded ones. So a run killed while publishing, a failed check or
+a partial run (the UI materialising a few assets) records nothing, and the
+next run does the work again. `retention run --full-refresh` never skips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+
+import duckdb
+
+from ingestion.raw.changes import built_fingerprint, next_change_seq, remember_fingerprint
+from orchestration.resources.dbt import RetentionDbtCliResource
+from orchestration.resources.marts import MartSettings
+from orchestration.resources.predictions import PredictionSettings
+from orchestration.resources.report import RetentionReport
+from orchestration.resources.serving import ServingStore
+from orchestration.settings import PROJECT_ROOT
+
+# The name under which raw._built_definitions keeps the model inputs of the last complete run.
+MODEL_LAYERS_STEP = "model layers"
+CODE_PACKAGES = ("ingestion", "orchestration", "quality")
+
+
+@cache
+def code_fingerprint() -> str:
+    """A hash of the project's Python code (a new release of the code may compute other results)."""
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def model_inputs(con: duckdb.DuckDBPyConnection, dbt: RetentionDbtCliResource, mart_settings: MartSettings,
+                 prediction_settings: PredictionSettings, serving: ServingStore) -> str:
+    """The hash of everything the layers after the quarantine depend on (see the module docstring)."""
+    settings = {
+        "data": next_change_seq(con) - 1,
+        "definitions": dbt.definitions_fingerprint(mart_settings.dbt_vars()),
+        "as_of_date": mart_settings.as_of_date,
+        "predictions": [prediction_settings.horizon_months, prediction_settings.margin,
+                        prediction_settings.annual_discount_rate, prediction_settings.holdout_weeks],
+        "publish_contacts": serving.publish_contacts,
+        "code": code_fingerprint(),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def nothing_to_do(con: duckdb.DuckDBPyConnection, inputs: str, serving: ServingStore, report: RetentionReport
+                  ) -> bool:
+    """Whether the last complete run built the model layers from exactly these inputs, and its publication
+    and report are where this deployment's readers look (a new serving or report path needs them anew)."""
+    return (built_fingerprint(con, MODEL_LAYERS_STEP) == inputs and serving.path.exists()
+            and report.path.exists())
+
+
+def remember_complete(con: duckdb.DuckDBPyConnection, inputs: str) -> None:
+    """Record that a run built, checked, published and reported everything from these inputs."""
+    remember_fingerprint(con, MODEL_LAYERS_STEP, inputs)
