@@ -88,7 +88,7 @@ def warehouse_datasource(
         context.data_sources.delete(name)
 
 
-def relation_batch_definition(datasource: DuckDBDatasource, relation: str):
-    """A whole-table batch definition of `relation` (schema.table) in the datasource."""
-    asset = datasource.add_query_asset(name=relation, query=f"SELECT * FROM {relation}")
+def relation_batch_definition(datasource: DuckDBDatasource, relation: str, query: str | None = None):
+    """A whole-table batch definition named `relation` (schema.table): its rows, or those of `query`."""
+    asset = datasource.add_query_asset(name=relation, query=query or f"SELECT * FROM {relation}")
     return asset.add_batch_definition_whole_table(name=f"{relation} (all rows)")

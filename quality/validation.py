@@ -58,16 +58,17 @@ class SuiteOutcome:
 
 
 def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite,
-                      docs_dir: Path | None = None) -> SuiteOutcome:
+                      docs_dir: Path | None = None, query: str | None = None) -> SuiteOutcome:
     """Run `suite` on `relation` (schema.table) of the warehouse, read-only, inside DuckDB.
 
+    With `query`, on the rows it selects (a slice of the relation), under the relation's name.
     With `docs_dir`, the run goes through a GX checkpoint that also writes the Data Docs there.
     """
     if docs_dir is not None:
-        result = validate_with_docs(warehouse, relation, suite, docs_dir)
+        result = validate_with_docs(warehouse, relation, suite, docs_dir, query)
     else:
         with warehouse_datasource(warehouse) as (_, datasource):
-            batch = relation_batch_definition(datasource, relation).get_batch()
+            batch = relation_batch_definition(datasource, relation, query).get_batch()
             result = batch.validate(suite, result_format="SUMMARY")
     outcomes = []
     for item in result.results:

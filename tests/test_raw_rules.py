@@ -16,6 +16,7 @@ from orchestration.checks.raw_rules import build_raw_rules_check
 from orchestration.resources import build_resources
 from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
 from quality.suites import raw_suite
+from tests.fixtures import write_more_orders
 from tests.mart_fixture import load_raw
 
 # rule name -> the generator's defect kinds whose counts it must find (summed).
@@ -183,3 +184,28 @@ def test_no_rule_holds_a_brace_great_expectations_would_take_for_a_placeholder()
     rules += [rule for entity in ENTITIES.values() for rule in staging_rules(entity, "CNY")]
     rules += [rule for mart_rules in MART_RULES.values() for rule in mart_rules]
     assert [rule.name for rule in rules if set("{}") & set(rule.unexpected_rows_query().replace("{batch}", ""))] == []
+
+
+def test_the_raw_check_examines_each_load_once(settings, tiny_landing):
+    (tiny_landing / "orders" / "late.csv").write_text(
+        "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
+        "O90,C1,not-a-date,paid,CNY,0,10.00,app\n", encoding="utf-8")
+    check = build_raw_rules_check(ENTITIES["orders"])
+    resources = build_resources(dataclasses.replace(settings, max_bad_share=1.0))
+
+    def evaluate() -> tuple[bool, dict]:
+        (evaluation,) = dg.materialize([raw_customers, raw_orders, check], resources=resources
+                                       ).get_asset_check_evaluations()
+        return evaluation.passed, {key: value.value for key, value in evaluation.metadata.items()}
+
+    # First: both files (orders.parquet's 6 rows and late.csv's 1), and the bad row is found.
+    passed, metadata = evaluate()
+    assert not passed and (metadata["loads examined"], metadata["rows examined"]) == (2, 7)
+    assert metadata["unexpected rows"] == {"orders.ordered_at_parses": 1}
+    # Nothing new: nothing to examine (the bad row stays in the quarantine, not in this check).
+    passed, metadata = evaluate()
+    assert passed and (metadata["loads examined"], metadata["rows examined"]) == (0, 0)
+    # A new file: its two rows only.
+    write_more_orders(tiny_landing)
+    passed, metadata = evaluate()
+    assert passed and (metadata["loads examined"], metadata["rows examined"]) == (1, 2)

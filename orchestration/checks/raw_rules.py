@@ -1,5 +1,9 @@
 """One asset check per raw table: the raw suite (quality/rules/raw.py and keys.py) run by GX in DuckDB.
 
+Each run examines the rows of the loads the check has not seen yet (a new
+file, a file's new version, new database rows): the rules judge a row by
+itself and its file, so an examined load needs no second look.
+
 Severity WARN: the rows breaking a rule are quarantined (quarantine assets)
 and the clean rows go on; what stops a run is a file above the bad-share
 limit (refused at load) and the blocking `bad_share_within_limit` check on
@@ -21,6 +25,7 @@ def build_raw_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
         relation=entity.current_raw_table,
         rules=lambda _settings: raw_row_rules(entity.name),
         columns=entity.columns,
+        new_loads_of=entity,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"Great Expectations suite raw.{entity.name}: contract columns present, keys present and unique "
                     "within a file, references known, timestamps parse and are not in the future, amounts numeric "
