@@ -201,3 +201,28 @@ def test_mart_rules_catch_a_broken_mart(settings, tiny_landing):
         "cohort_retention.cohort_starts_fully_retained": 1,
         "cohort_retention.revenue_reconciles": 1,
     }
+
+
+def staging_checks_of_a_run(settings) -> dict[str, tuple[bool, int]]:
+    """Run the job once; per staging model, whether its staging_rules check passed and how many rows it examined."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.jobs.refresh import refresh_warehouse_job
+
+    job = build_definitions(settings).resolve_job_def(refresh_warehouse_job.name)
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return {evaluation.asset_key.path[-1]: (evaluation.passed, evaluation.metadata["rows examined"].value)
+            for evaluation in result.get_asset_check_evaluations() if evaluation.check_name == "staging_rules"}
+
+
+def test_staging_checks_examine_the_changed_keys_and_a_failure_again(settings, tiny_run):
+    # Seven new orders of C1 (one in USD) after the tiny run, whose staging checks passed: only the seven
+    # orders are examined (no line, customer, interaction or response changed), and the USD one fails.
+    write_usd_orders(settings.landing_dir)
+    examined = staging_checks_of_a_run(settings)
+    assert examined == {"stg_orders__orders": (False, 7), "stg_orders__order_items": (True, 0),
+                        "stg_crm__customers": (True, 0), "stg_crm__interactions": (True, 0),
+                        "stg_surveys__survey_responses": (True, 0)}
+    # Nothing new, but the failed check has not moved past the seven orders: it examines them again.
+    assert staging_checks_of_a_run(settings)["stg_orders__orders"] == (False, 7)

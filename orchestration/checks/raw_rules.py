@@ -15,6 +15,7 @@ import dagster as dg
 from ingestion.contract import ENTITIES, Entity
 from orchestration.checks.suite_check import build_suite_check
 from quality.rules.raw import raw_row_rules
+from quality.slices import NewLoads
 
 
 def build_raw_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
@@ -25,7 +26,7 @@ def build_raw_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
         relation=entity.current_raw_table,
         rules=lambda _settings: raw_row_rules(entity.name),
         columns=entity.columns,
-        new_loads_of=entity,
+        examines=NewLoads(entity),
         severity=dg.AssetCheckSeverity.WARN,
         description=f"Great Expectations suite raw.{entity.name}: contract columns present, keys present and unique "
                     "within a file, references known, timestamps parse and are not in the future, amounts numeric "

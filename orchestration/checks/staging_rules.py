@@ -1,6 +1,9 @@
 """One blocking asset check per staging model: unique keys, references that resolve, one currency.
 
-A failure stops the marts (the dbt_marts step waits for these checks).
+A failure stops the marts (the dbt_marts step waits for these checks). Each
+run examines the rows whose key, or whose parent's key, the change log names
+since the check last passed (quality/slices.py), the whole model after new
+definitions or rules.
 """
 
 import dagster as dg
@@ -8,6 +11,7 @@ import dagster as dg
 from ingestion.contract import ENTITIES, Entity, staging_model
 from orchestration.checks.suite_check import build_suite_check
 from quality.rules.staging import STAGING_SCHEMA, staging_relation, staging_rules
+from quality.slices import ChangedKeys
 
 
 def build_staging_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
@@ -17,6 +21,7 @@ def build_staging_rules_check(entity: Entity) -> dg.AssetChecksDefinition:
         name="staging_rules",
         relation=staging_relation(entity),
         rules=lambda settings: staging_rules(entity, settings.reporting_currency),
+        examines=ChangedKeys(entity, staging_relation(entity), built_by="dbt_staging"),
         severity=dg.AssetCheckSeverity.ERROR,
         description=f"Great Expectations suite {staging_relation(entity)}: one row per key, every reference "
                     "resolves in staging, orders in one currency (or converted by reference.fx_rates). Blocking.",

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.contract import Entity
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.quality_reports import QualityReports
 from orchestration.resources.warehouse import DuckDBWarehouse
-from quality.checked_loads import loads_query, mark_checked, unchecked_loads
 from quality.rules.row_rule import RowRule
+from quality.slices import Slice
 from quality.suites import rules_suite
 from quality.validation import failing_samples, validate_relation
 
@@ -34,14 +33,14 @@ def build_suite_check(
     description: str,
     severity: dg.AssetCheckSeverity,
     columns: tuple[str, ...] = (),
-    new_loads_of: Entity | None = None,
+    examines: Slice | None = None,
 ) -> dg.AssetChecksDefinition:
     """An asset check running the suite of `rules(mart_settings)` on `relation`; blocking when `severity` is ERROR.
 
     The rules see the deployment's mart settings (the reporting currency of the
-    staging rules, say), read once into the resource. With `new_loads_of`, rules
-    that judge a row by itself and its file examine only the loads of that
-    entity the check has not examined with these rules (quality/checked_loads.py).
+    staging rules, say), read once into the resource. With a slice (`examines`,
+    quality/slices.py), each run validates only the rows the check has not
+    examined with these rules; the whole relation without one.
     """
 
     @dg.asset_check(
@@ -54,27 +53,24 @@ def build_suite_check(
                     mart_settings: MartSettings) -> dg.AssetCheckResult:
         path = Path(warehouse.path)
         suite_rules = rules(mart_settings)
-        query, loads, sliced = None, [], {}
-        if new_loads_of is not None:
-            fingerprint = rules_fingerprint(suite_rules, columns)
+        query, sliced, fingerprint = None, {}, rules_fingerprint(suite_rules, columns)
+        if examines is not None:
             with warehouse.connect() as con:
-                loads = unchecked_loads(con, name, new_loads_of, fingerprint, everything=mart_settings.full_refresh)
-                query = loads_query(new_loads_of, loads)
-                (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS new_rows").fetchone()
-            sliced = {"loads examined": len(loads), "rows examined": rows}
-            if not loads:
+                new = examines.rows(con, name, fingerprint, everything=mart_settings.full_refresh)
+            query, sliced = new.query, new.described
+            if new.rows == 0:
                 return dg.AssetCheckResult(
                     passed=True, severity=severity, metadata={"table": relation, **sliced},
-                    description=f"{name} on {relation}: no rows loaded since the last check (earlier loads were "
-                                "examined when they arrived; what they set aside is in the quarantine)")
+                    description=f"{name} on {relation}: no rows new to this check since it last examined them")
         outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns),
                                     docs_dir=quality_reports.path, query=query)
         failed_rules = {o.rule for o in outcome.failed if o.rule}
         samples = failing_samples(path, f"({query})" if query else relation,
                                   [rule for rule in suite_rules if rule.name in failed_rules])
-        if new_loads_of is not None:
+        # A blocking check that failed examines the same rows again next run.
+        if examines is not None and (outcome.success or severity != dg.AssetCheckSeverity.ERROR):
             with warehouse.connect() as con:
-                mark_checked(con, name, fingerprint, loads)
+                examines.examined(con, name, fingerprint)
         metadata = {
             "table": relation,
             **sliced,

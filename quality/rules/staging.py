@@ -70,7 +70,9 @@ def currency_rules(entity: Entity, reporting_currency: str | None) -> list[RowRu
         return [RowRule(
             f"{staging_model(entity)}.one_currency", staging_model(entity), "currency",
             f"the orders are in more than one currency and no reporting currency is set: {CURRENCY_HINT}",
-            "currency IS NOT NULL AND currency <> (SELECT mode(currency) FROM {batch} WHERE currency IS NOT NULL)",
+            # The most common currency of the whole model, also when the check examines only changed rows.
+            f"currency IS NOT NULL AND currency <> (SELECT mode(currency) FROM {staging_relation(entity)} "
+            "WHERE currency IS NOT NULL)",
         )]
     return [RowRule(
         f"{staging_model(entity)}.one_currency", staging_model(entity), "currency",

@@ -1,0 +1,129 @@
+"""The rows a check has not examined yet: the slice of a table that each run checks.
+
+Row-level rules need no second look at rows that have not changed since
+they passed. A check asks its slice for the rows new to it (`Slice.rows`),
+validates only those, and tells the slice when it is done (`Slice.examined`;
+a blocking check only once it has passed, so that failing rows are examined
+again next time). New rules or new definitions (another fingerprint) and
+`--full-refresh` examine the whole table.
+
+- `NewLoads`: the raw rules judge a row by itself and its file, so a load
+  examined once is done (`quality._checked_loads`). Whatever earlier loads
+  set aside stays in the quarantine, which every run brings up to date and
+  whose bad-share check covers all of it.
+- `ChangedKeys`: the staging rules (one row per key, references that
+  resolve, one currency) can only break for keys the change log
+  (ingestion/raw/changes.py) names since the check last passed, and for rows
+  whose parent key it names (a customer that left staging); the check reads
+  the log as one more reader, with its own watermark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from ingestion.contract import Entity
+from ingestion.raw.changes import (
+    built_fingerprint,
+    changed_keys_since,
+    consumed_change_seq,
+    mark_changes_consumed,
+    remember_fingerprint,
+)
+from ingestion.raw.manifest import CURRENT_LOADS_VIEW
+
+CHECKED_LOADS_TABLE = "quality._checked_loads"
+
+
+@dataclass(frozen=True)
+class SliceRows:
+    """What a check examines this run: the rows' query (None: the whole relation) and how many there are."""
+
+    query: str | None
+    rows: int
+    described: dict[str, int]
+
+
+class NewLoads:
+    """The rows of the current loads of an entity that the check has not examined with these rules."""
+
+    def __init__(self, entity: Entity) -> None:
+        self.entity = entity
+        self._loads: list[str] = []
+
+    def rows(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, everything: bool) -> SliceRows:
+        """The rows of the loads to examine (all current loads with `everything`)."""
+        ensure_checked_loads(con)
+        seen = "" if everything else (
+            f" AND load_id NOT IN (SELECT load_id FROM {CHECKED_LOADS_TABLE} "
+            "WHERE check_name = $check AND rules_fingerprint = $fingerprint)")
+        parameters = {"entity": self.entity.name} | ({} if everything else {"check": check_name,
+                                                                              "fingerprint": fingerprint})
+        self._loads = [load_id for (load_id,) in con.execute(
+            f"SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity{seen} ORDER BY load_id",
+            parameters).fetchall()]
+        quoted = ", ".join("'" + load_id.replace("'", "''") + "'" for load_id in self._loads) or "NULL"
+        query = f"SELECT * FROM {self.entity.current_raw_table} WHERE _load_id IN ({quoted})"
+        (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS new_rows").fetchone()
+        return SliceRows(query, rows, {"loads examined": len(self._loads), "rows examined": rows})
+
+    def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str) -> None:
+        """Record the loads of the last `rows` as examined with these rules."""
+        ensure_checked_loads(con)
+        # Loads a newer file version replaced (or `retention forget` removed) need no record any more.
+        con.execute(f"DELETE FROM {CHECKED_LOADS_TABLE} WHERE check_name = ? AND (load_id IN "
+                    f"(SELECT unnest(?::VARCHAR[])) OR load_id NOT IN (SELECT load_id FROM {CURRENT_LOADS_VIEW}))",
+                    [check_name, self._loads])
+        con.execute(f"INSERT INTO {CHECKED_LOADS_TABLE} SELECT ?, unnest(?::VARCHAR[]), ?",
+                    [check_name, self._loads, fingerprint])
+
+
+def ensure_checked_loads(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the table of examined loads if missing."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CHECKED_LOADS_TABLE} "
+                "(check_name VARCHAR NOT NULL, load_id VARCHAR NOT NULL, rules_fingerprint VARCHAR NOT NULL)")
+
+
+class ChangedKeys:
+    """The rows of an entity's staging model whose key, or whose parent's key, changed since the check passed.
+
+    `built_by`: the dbt step that builds the model; new definitions there (a
+    full refresh rewrote every row) mean examining the whole model.
+    """
+
+    def __init__(self, entity: Entity, relation: str, built_by: str) -> None:
+        self.entity, self.relation, self.built_by = entity, relation, built_by
+
+    def _reader(self, check_name: str) -> str:
+        return f"check {check_name} {self.relation}"
+
+    def _fingerprint(self, con: duckdb.DuckDBPyConnection, fingerprint: str) -> str:
+        return f"{fingerprint} {built_fingerprint(con, self.built_by)}"
+
+    def rows(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, everything: bool) -> SliceRows:
+        """The rows to examine: None (the whole model) on a first check, new definitions or `everything`."""
+        remembered = built_fingerprint(con, self._reader(check_name))  # creates the change log if missing
+        since = consumed_change_seq(con, self._reader(check_name))
+        touched = [(self.entity.key_columns[0], self.entity.name),
+                   *((column, parent) for column, parent in self.entity.references)]
+        every_key = everything or since is None or remembered != self._fingerprint(con, fingerprint) or any(
+            con.execute(f"SELECT count(*) FROM ({changed_keys_since(entity, since)}) AS c WHERE key_value IS NULL"
+                        ).fetchone()[0] for _, entity in touched)
+        if every_key:
+            (rows,) = con.execute(f"SELECT count(*) FROM {self.relation}").fetchone()
+            return SliceRows(None, rows, {"rows examined": rows})
+        changed = " OR ".join(f"{column} IN ({changed_keys_since(entity, since)})" for column, entity in touched)
+        query = f"SELECT * FROM {self.relation} WHERE {changed}"
+        (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS changed_rows").fetchone()
+        return SliceRows(query, rows, {"rows examined": rows})
+
+    def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str) -> None:
+        """Move the check's watermark past every change so far (call only once the check passed)."""
+        mark_changes_consumed(con, self._reader(check_name))
+        remember_fingerprint(con, self._reader(check_name), self._fingerprint(con, fingerprint))
+
+
+Slice = NewLoads | ChangedKeys
