@@ -274,9 +274,10 @@ def dbt_after_tampering(directory: Path, statement: str, command: list[str]) -> 
 
 
 def test_a_broken_invariant_fails_the_build(tmp_path):
-    """Shift one completed order by a cent under fct_orders (a view over int_orders): the reconciliation test fails."""
+    """Shift one completed order by a cent under fct_orders (views over int_order_amounts): the reconciliation
+    test fails."""
     _, result = dbt_after_tampering(
-        tmp_path, "UPDATE intermediate.int_orders SET net_revenue = net_revenue + 0.01 WHERE order_id = 'O01'",
+        tmp_path, "UPDATE intermediate.int_order_amounts SET net_revenue = net_revenue + 0.01 WHERE order_id = 'O01'",
         ["test", "--select", "assert_revenue_reconciles_across_marts"],
     )
     assert result.returncode != 0

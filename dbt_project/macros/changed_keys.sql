@@ -9,7 +9,9 @@
     file), a model with no watermark, or --full-refresh redoes every key.
     The entity is the model's name after "__" (stg_<source>__<entity>); its
     key is the first key column of the source contract (an order line's
-    changes are logged under its order). -#}
+    changes are logged under its order). A model keyed otherwise (the order
+    amounts, which change with an order and with its lines) names its
+    entities and key column in the macros' arguments. -#}
 
 {% macro change_entity() -%}
     {{- return(model.name.split('__')[-1]) -}}
@@ -22,16 +24,18 @@
 {%- endmacro %}
 
 {#- SQL: true when `key_expression` (text, trimmed, empty = null) names a key
-    changed since this model's watermark, or when every key changed. -#}
-{% macro is_changed_key(key_expression) -%}
+    changed since this model's watermark, or when every key changed; `entities`
+    (default: this model's entity) are the entities whose changes count. -#}
+{% macro is_changed_key(key_expression, entities=none) -%}
     {%- set changes = source('change_log', 'changed_keys') -%}
     {%- set since = consumed_change_seq() -%}
+    {%- set entity_list = quoted_list(entities or [change_entity()]) -%}
     (
         {{ since }} is null
         or exists (select 1 from {{ changes }}
-                   where entity = '{{ change_entity() }}' and key_value is null and change_seq > {{ since }})
+                   where entity in ({{ entity_list }}) and key_value is null and change_seq > {{ since }})
         or {{ key_expression }} in (select key_value from {{ changes }}
-                                    where entity = '{{ change_entity() }}' and change_seq > {{ since }})
+                                    where entity in ({{ entity_list }}) and change_seq > {{ since }})
     )
 {%- endmacro %}
 
@@ -40,10 +44,11 @@
     {{- return(var('source_contract')[change_entity()]['key'][0]) -}}
 {%- endmacro %}
 
-{#- Pre-hook: remove the rows of every changed key (an incremental run only). -#}
-{% macro forget_changed_keys() -%}
+{#- Pre-hook: remove the rows of every changed key (an incremental run only); `also` is SQL
+    for further rows to redo (e.g. every row, when something all rows depend on moved). -#}
+{% macro forget_changed_keys(entities=none, key_column=none, also='false') -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ is_changed_key(change_key_column()) }}
+        delete from {{ this }} where {{ is_changed_key(key_column or change_key_column(), entities) }} or {{ also }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -60,4 +65,15 @@
         union all
         select change_seq from {{ consumed }}
     ) as batches
+{%- endmacro %}
+
+{#- SQL: true when the reporting currency (int_reporting_currency) differs from the one the
+    amounts already in this model are in, so that every row must be redone (false on a full build). -#}
+{% macro reporting_currency_moved() -%}
+    {%- if is_incremental() -%}
+        ((select reporting_currency from {{ ref('int_reporting_currency') }})
+         is distinct from (select max(reporting_currency) from {{ this }}))
+    {%- else -%}
+        false
+    {%- endif -%}
 {%- endmacro %}
