@@ -8,7 +8,7 @@
 | RETENTION_SOURCES_FILE    | <project>/sources.yml (if present) |
 | RETENTION_AS_OF_DATE      | unset: latest completed order date |
 | RETENTION_REPORTING_CURRENCY | unset: the one currency all orders are in (ISO 4217 code, e.g. EUR) |
-| RETENTION_DUCKDB_MEMORY_LIMIT | unset: DuckDB's default (80% of RAM) |
+| RETENTION_DUCKDB_MEMORY_LIMIT | 3GB: the cap on DuckDB's buffers in every step and in dbt (it spills to disk beyond it) |
 | RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
 | RETENTION_CLV_HORIZON_MONTHS, RETENTION_CLV_MARGIN, RETENTION_CLV_DISCOUNT_RATE, RETENTION_HOLDOUT_WEEKS | 12, 1.0, 0.10, 26 |
 | RETENTION_LOCK_WAIT_SECONDS | 900: how long a run waits for another run of the same warehouse |
@@ -25,6 +25,10 @@ from pathlib import Path
 
 from orchestration.runs.lock import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS
 
+# DuckDB's buffers in every connection of a run and in dbt: with the Python processes around them, a run on
+# ten million orders stays under 4 GiB (DuckDB spills to disk beyond it; its own default is 80% of RAM).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -38,7 +42,7 @@ class Settings:
     landing_dir: Path
     sources_file: Path | None
     as_of_date: str | None
-    duckdb_memory_limit: str | None
+    duckdb_memory_limit: str
     # RETENTION_REPORTING_CURRENCY: None = the one currency every order is in (dbt var reporting_currency).
     reporting_currency: str | None = None
     max_bad_share: float = 0.01
@@ -102,7 +106,7 @@ class Settings:
             sources_file=Path(sources).resolve() if sources else (default_sources if default_sources.exists() else None),
             as_of_date=as_of,
             reporting_currency=validated_currency(os.environ.get("RETENTION_REPORTING_CURRENCY") or None),
-            duckdb_memory_limit=os.environ.get("RETENTION_DUCKDB_MEMORY_LIMIT") or None,
+            duckdb_memory_limit=os.environ.get("RETENTION_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
             max_bad_share=validated_share(os.environ.get("RETENTION_MAX_BAD_SHARE") or "0.01"),
             clv_horizon_months=int(os.environ.get("RETENTION_CLV_HORIZON_MONTHS") or 12),
             clv_margin=float(os.environ.get("RETENTION_CLV_MARGIN") or 1.0),

@@ -39,11 +39,13 @@ def index_page(docs_dir: Path) -> Path:
 
 
 def validate_with_docs(warehouse: Path, relation: str, suite: gx.ExpectationSuite,
-                       docs_dir: Path, query: str | None = None) -> ExpectationSuiteValidationResult:
+                       docs_dir: Path, query: str | None = None,
+                       memory_limit: str | None = None) -> ExpectationSuiteValidationResult:
     """Validate `relation` (or the rows of `query`, under its name) with `suite` through a GX checkpoint that
     updates the Data Docs in `docs_dir`."""
     context = docs_context(docs_dir.resolve())
-    with warehouse_datasource(warehouse, context=context, name=f"warehouse {relation}") as (_, datasource):
+    with warehouse_datasource(warehouse, context=context, name=f"warehouse {relation}",
+                              memory_limit=memory_limit) as (_, datasource):
         batch_definition = relation_batch_definition(datasource, relation, query)
         stored_suite = context.suites.add_or_update(suite)
         validation = context.validation_definitions.add_or_update(

@@ -71,13 +71,20 @@ def quiet_context() -> AbstractDataContext:
 @contextmanager
 def warehouse_datasource(
     warehouse: Path, context: AbstractDataContext | None = None, name: str = "warehouse",
+    memory_limit: str | None = None,
 ) -> Iterator[tuple[AbstractDataContext, DuckDBDatasource]]:
-    """Yield (context, datasource) reading `warehouse` read-only; close the connection on exit."""
+    """Yield (context, datasource) reading `warehouse` read-only; close the connection on exit.
+
+    `memory_limit` caps DuckDB's buffers (RETENTION_DUCKDB_MEMORY_LIMIT); beyond it DuckDB spills to disk.
+    """
     context = context or quiet_context()
+    connect_args: dict = {"read_only": True}
+    if memory_limit:
+        connect_args["config"] = {"memory_limit": memory_limit}
     datasource = context.data_sources.add_or_update_duckdb(
         name=name,
         connection_string=f"duckdb:///{Path(warehouse).resolve().as_posix()}",
-        kwargs={"connect_args": {"read_only": True}, "poolclass": NullPool},
+        kwargs={"connect_args": connect_args, "poolclass": NullPool},
     )
     try:
         yield context, datasource

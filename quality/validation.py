@@ -58,16 +58,18 @@ class SuiteOutcome:
 
 
 def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite,
-                      docs_dir: Path | None = None, query: str | None = None) -> SuiteOutcome:
+                      docs_dir: Path | None = None, query: str | None = None,
+                      memory_limit: str | None = None) -> SuiteOutcome:
     """Run `suite` on `relation` (schema.table) of the warehouse, read-only, inside DuckDB.
 
     With `query`, on the rows it selects (a slice of the relation), under the relation's name.
     With `docs_dir`, the run goes through a GX checkpoint that also writes the Data Docs there.
+    `memory_limit` caps DuckDB's buffers.
     """
     if docs_dir is not None:
-        result = validate_with_docs(warehouse, relation, suite, docs_dir, query)
+        result = validate_with_docs(warehouse, relation, suite, docs_dir, query, memory_limit)
     else:
-        with warehouse_datasource(warehouse) as (_, datasource):
+        with warehouse_datasource(warehouse, memory_limit=memory_limit) as (_, datasource):
             batch = relation_batch_definition(datasource, relation, query).get_batch()
             result = batch.validate(suite, result_format="SUMMARY")
     outcomes = []
@@ -84,13 +86,15 @@ def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite
     return SuiteOutcome(relation, tuple(outcomes))
 
 
-def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit: int = SAMPLE_ROWS) -> dict[str, list]:
+def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit: int = SAMPLE_ROWS,
+                    memory_limit: str | None = None) -> dict[str, list]:
     """A few rows breaking each rule, as {column: value} with file and row where the table has lineage.
 
     Read-only DuckDB queries; rules without failures are left out.
     """
     samples = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    with duckdb.connect(str(warehouse), read_only=True, config=config) as con:
         for rule in rules:
             result = con.execute(f"SELECT * FROM ({rule.unexpected_rows_query(relation)}) AS broken LIMIT {int(limit)}")
             names = [d[0] for d in result.description]

@@ -79,6 +79,16 @@ def layer_of(step_key: str) -> str:
     return OTHER_LAYER
 
 
+def peak_by_layer(step_windows: dict[str, tuple[float, float]], samples: list[tuple[float, int]]) -> dict[str, int]:
+    """The largest memory sample taken while a step of each layer ran ({layer: bytes})."""
+    peaks: dict[str, int] = defaultdict(int)
+    for key, (start, end) in step_windows.items():
+        inside = [size for at, size in samples if start <= at <= end]
+        if inside:
+            peaks[layer_of(key)] = max(peaks[layer_of(key)], max(inside))
+    return dict(peaks)
+
+
 def seconds_by_layer(step_seconds: dict[str, float], wall: float) -> dict[str, float]:
     """Step times summed per layer, in pipeline order, with the wall time no step accounts for."""
     layers: dict[str, float] = defaultdict(float)
@@ -96,6 +106,7 @@ class TreeMemorySampler:
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.pid, self.interval, self.peak_bytes = pid, interval, 0
+        self.samples: list[tuple[float, int]] = []  # (epoch seconds, bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -109,7 +120,9 @@ class TreeMemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.pid))
+            sample = tree_rss_bytes(self.pid)
+            self.samples.append((time.time(), sample))
+            self.peak_bytes = max(self.peak_bytes, sample)
             self._stop.wait(self.interval)
 
 
@@ -148,6 +161,7 @@ class RunTiming:
     returncode: int
     log_path: Path
     layers: dict[str, float] = field(default_factory=dict)
+    peaks: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -155,13 +169,13 @@ class RunTiming:
         return self.returncode == 0
 
 
-def step_seconds_of(run_id: str, dagster_home: Path) -> dict[str, float]:
-    """{step key: seconds} of a stored Dagster run."""
+def step_windows_of(run_id: str, dagster_home: Path) -> dict[str, tuple[float, float]]:
+    """{step key: (start, end) in epoch seconds} of a stored Dagster run."""
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
-        return {stat.step_key: (stat.end_time or stat.start_time or 0) - (stat.start_time or 0)
+        return {stat.step_key: (stat.start_time or 0, stat.end_time or stat.start_time or 0)
                 for stat in instance.get_run_step_stats(run_id)}
 
 
@@ -181,7 +195,9 @@ def timed_run(name: str, data_dir: Path, env: dict[str, str]) -> RunTiming:
         say(f"{name} run FAILED (exit {returncode}):\n{tail(log_path)}")
         return timing
     report = json.loads((data_dir / "runs" / "latest.json").read_text(encoding="utf-8"))
-    timing.layers = seconds_by_layer(step_seconds_of(report["run_id"], Path(env["DAGSTER_HOME"])), wall)
+    windows = step_windows_of(report["run_id"], Path(env["DAGSTER_HOME"]))
+    timing.layers = seconds_by_layer({key: end - start for key, (start, end) in windows.items()}, wall)
+    timing.peaks = peak_by_layer(windows, sampler.samples)
     say(f"{name} run: {wall:.1f} s, peak {sampler.peak_bytes / 2**30:.2f} GiB")
     return timing
 
@@ -209,9 +225,11 @@ def print_report(customers: int, orders: int, full: RunTiming, daily: RunTiming,
     print()
     print(f"{customers:,} customers, {orders:,} orders; the day added " +
           ", ".join(f"{count:,} {entity}" for entity, count in day_rows.items()))
-    print(f"{'layer':<38} {'full run s':>11} {'daily run s':>12}")
+    print(f"{'layer':<38} {'full run s':>11} {'daily run s':>12}   {'peak GiB full':>13} {'daily':>6}")
     for layer in full.layers or daily.layers:
-        print(f"{layer:<38} {full.layers.get(layer, 0.0):>11.1f} {daily.layers.get(layer, 0.0):>12.1f}")
+        peaks = "".join(f" {run.peaks[layer] / 2**30:>{width}.2f}" if layer in run.peaks else " " * (width + 1)
+                        for run, width in ((full, 15), (daily, 6)))
+        print(f"{layer:<38} {full.layers.get(layer, 0.0):>11.1f} {daily.layers.get(layer, 0.0):>12.1f}{peaks}")
     ratio = daily.wall / full.wall if full.wall else float("nan")
     print(f"{'wall':<38} {full.wall:>11.1f} {daily.wall:>12.1f}   (daily = {ratio:.0%} of full)")
     print(f"{'peak memory GiB (process tree)':<38} {full.peak_bytes / 2**30:>11.2f} {daily.peak_bytes / 2**30:>12.2f}")

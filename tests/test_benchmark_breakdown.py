@@ -91,3 +91,10 @@ def test_pipeline_steps_are_summed_per_layer_and_the_rest_is_outside_the_steps(p
         "publishing, report": 1.5, "outside steps (start, lock, report)": 30.0 - 23.75,
     }
     assert pipeline_benchmark.layer_of("something_new") == "other steps"
+
+
+def test_peak_memory_is_taken_per_layer_from_the_samples_inside_its_steps(pipeline_benchmark):
+    windows = {"raw__orders": (10.0, 20.0), "dbt_staging": (20.0, 30.0), "dbt_marts": (30.0, 40.0)}
+    samples = [(5.0, 900), (12.0, 100), (19.0, 300), (25.0, 250), (31.0, 50), (45.0, 999)]
+    assert pipeline_benchmark.peak_by_layer(windows, samples) == {
+        "raw loading": 300, "dbt staging": 250, "dbt marts + mart checks": 50}

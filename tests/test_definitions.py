@@ -54,8 +54,12 @@ def test_job_schedule_and_sensor_are_defined(settings):
 def test_dbt_tests_are_asset_checks(settings):
     checks = build_definitions(settings).resolve_asset_graph().asset_check_keys
     names = {(c.asset_key.path[-1], c.name) for c in checks}
-    assert ("stg_orders__orders", "unique_stg_orders__orders_order_id") in names
+    assert ("stg_orders__orders", "not_null_stg_orders__orders_order_id") in names
     assert len(checks) >= 20
+    # One home per rule: one row per key is the GX staging check's, not also a dbt test.
+    assert ("stg_orders__orders", "staging_rules") in names
+    assert not [name for model, name in names if model.startswith("stg_") and name.startswith(
+        ("unique_", "relationships_"))]
 
 
 def test_every_layer_has_its_quality_checks_and_the_gates_block(settings):

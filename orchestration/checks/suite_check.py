@@ -63,10 +63,11 @@ def build_suite_check(
                     passed=True, severity=severity, metadata={"table": relation, **sliced},
                     description=f"{name} on {relation}: no rows new to this check since it last examined them")
         outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns),
-                                    docs_dir=quality_reports.path, query=query)
+                                    docs_dir=quality_reports.path, query=query, memory_limit=warehouse.memory_limit)
         failed_rules = {o.rule for o in outcome.failed if o.rule}
         samples = failing_samples(path, f"({query})" if query else relation,
-                                  [rule for rule in suite_rules if rule.name in failed_rules])
+                                  [rule for rule in suite_rules if rule.name in failed_rules],
+                                  memory_limit=warehouse.memory_limit)
         # A blocking check that failed examines the same rows again next run.
         if examines is not None and (outcome.success or severity != dg.AssetCheckSeverity.ERROR):
             with warehouse.connect() as con:

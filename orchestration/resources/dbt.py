@@ -203,7 +203,7 @@ class RetentionDbtCliResource(DbtCliResource):
         vars and source contract), the vars this run overrides and the PII
         key (as an HMAC: the key itself never reaches the hash's readers).
         Not the as-of date: no incremental model reads it (int_orders, which
-        filters by it, is rebuilt every run). A dbt step whose fingerprint
+        filters by it, is a view; the models after it are tables rebuilt every run). A dbt step whose fingerprint
         differs from its last successful build's runs with --full-refresh.
         """
         digest = hashlib.sha256()

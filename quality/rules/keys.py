@@ -29,14 +29,16 @@ def key_text(column: str) -> str:
     return f"nullif(trim({column}), '')"
 
 
-def accepted_keys_query(entity: str) -> str:
-    """SQL: the distinct keys of an entity's current raw rows that are not quarantined (column `accepted_key`)."""
+def accepted_keys_query(entity: str, among: str) -> str:
+    """SQL: the keys of an entity's current raw rows that are not quarantined (column `accepted_key`),
+    of those the query `among` yields (one column of keys, as key_text gives them)."""
     raw = ENTITIES[entity]
     (key,) = raw.key_columns  # only single-column keys are referenced
     return (
-        f"SELECT DISTINCT {key_text('accepted.' + key)} AS accepted_key FROM {raw.current_raw_table} AS accepted "
+        f"SELECT {key_text('accepted.' + key)} AS accepted_key FROM {raw.current_raw_table} AS accepted "
         f"ANTI JOIN quarantine.{entity} AS rejected "
-        "ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number"
+        "ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number "
+        f"WHERE {key_text('accepted.' + key)} IN ({among})"
     )
 
 
@@ -46,9 +48,12 @@ def reference_rules(entity: str) -> list[RowRule]:
     for column, parent in ENTITIES[entity].references:
         raw = ENTITIES[parent]
         (parent_key,) = raw.key_columns
-        received = (f"SELECT DISTINCT {key_text(parent_key)} FROM {raw.current_raw_table} "
-                    f"WHERE {key_text(parent_key)} IS NOT NULL")
-        accepted = f"SELECT accepted_key FROM ({accepted_keys_query(parent)}) AS parents WHERE accepted_key IS NOT NULL"
+        # Only the parent keys the checked rows name are looked up: a day's few thousand rows then
+        # probe ten million parents instead of collecting all their keys (three times faster there).
+        named = f"SELECT {key_text(column)} FROM {{batch}}"
+        received = (f"SELECT {key_text(parent_key)} FROM {raw.current_raw_table} "
+                    f"WHERE {key_text(parent_key)} IN ({named})")
+        accepted = f"SELECT accepted_key FROM ({accepted_keys_query(parent, named)}) AS parents"
         if column in ENTITIES[entity].nullable_columns:
             # Empty is a fact here (a guest order): only a value naming nobody is a defect.
             known = RowRule(f"{entity}.{column}_known", entity, column,
