@@ -11,6 +11,7 @@
 | RETENTION_DUCKDB_MEMORY_LIMIT | 3GB: the cap on DuckDB's buffers in every step and in dbt (it spills to disk beyond it) |
 | RETENTION_MAX_BAD_SHARE   | 0.01: a file with more than 1% rows breaking raw rules is refused |
 | RETENTION_CLV_HORIZON_MONTHS, RETENTION_CLV_MARGIN, RETENTION_CLV_DISCOUNT_RATE, RETENTION_HOLDOUT_WEEKS | 12, 1.0, 0.10, 26 |
+| RETENTION_REFIT_DAYS      | 7: fit BG/NBD and Gamma-Gamma again once T is this many days past the last fit (0: every run) |
 | RETENTION_LOCK_WAIT_SECONDS | 900: how long a run waits for another run of the same warehouse |
 | RETENTION_PII_KEY         | unset: only the generated demo data runs (with the published demo key) |
 | RETENTION_PUBLISH_CONTACTS | false: customers' names stay in the warehouse (true: a restricted serving file) |
@@ -28,6 +29,9 @@ from orchestration.runs.lock import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS
 # DuckDB's buffers in every connection of a run and in dbt: with the Python processes around them, a run on
 # ten million orders stays under 4 GiB (DuckDB spills to disk beyond it; its own default is 80% of RAM).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+# The predictive models are fitted again once the as-of date is this many days past their last fit
+# (orchestration/assets/predictive.py); between fits, runs score customers with the last fit's parameters.
+DEFAULT_REFIT_DAYS = 7
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -50,6 +54,7 @@ class Settings:
     clv_margin: float = 1.0
     clv_annual_discount_rate: float = 0.10
     holdout_weeks: int = 26
+    refit_days: int = DEFAULT_REFIT_DAYS
     lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
     # RETENTION_PII_KEY: the secret of the keyed pseudonyms (ingestion/pii.py); never printed.
     pii_key: str | None = field(default=None, repr=False)
@@ -112,6 +117,7 @@ class Settings:
             clv_margin=float(os.environ.get("RETENTION_CLV_MARGIN") or 1.0),
             clv_annual_discount_rate=float(os.environ.get("RETENTION_CLV_DISCOUNT_RATE") or 0.10),
             holdout_weeks=int(os.environ.get("RETENTION_HOLDOUT_WEEKS") or 26),
+            refit_days=validated_refit_days(os.environ.get("RETENTION_REFIT_DAYS")),
             lock_wait_seconds=validated_seconds(os.environ.get("RETENTION_LOCK_WAIT_SECONDS"), DEFAULT_WAIT_SECONDS),
             pii_key=os.environ.get("RETENTION_PII_KEY") or None,
             publish_contacts=validated_flag("RETENTION_PUBLISH_CONTACTS", os.environ.get("RETENTION_PUBLISH_CONTACTS")),
@@ -171,3 +177,16 @@ def validated_flag(name: str, text: str | None) -> bool:
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"{name}={text!r} is neither true nor false")
+
+
+def validated_refit_days(value: str | None) -> int:
+    """RETENTION_REFIT_DAYS as a whole number of days, at least 0 (default DEFAULT_REFIT_DAYS)."""
+    if value is None or not value.strip():
+        return DEFAULT_REFIT_DAYS
+    try:
+        days = int(value)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise ValueError(f"RETENTION_REFIT_DAYS must be a whole number of days, 0 or more, not {value!r}")
+    return days

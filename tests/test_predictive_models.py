@@ -65,3 +65,62 @@ def test_grouped_rows_give_the_same_likelihood_as_repeated_rows(calibration):
     grouped = bgnbd.RepeatPurchases(unique[:, 0], unique[:, 1], unique[:, 2], counts.astype(float))
     assert bgnbd.log_likelihood(cdnow.PUBLISHED_BGNBD, grouped) == pytest.approx(
         bgnbd.log_likelihood(cdnow.PUBLISHED_BGNBD, purchases), rel=1e-12)
+
+
+def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_path):
+    from datetime import date
+
+    import dagster as dg
+    import duckdb
+
+    from ingestion.demo import generate_demo_data
+    from orchestration.assets.predictive import StoredFit, customer_predictions, refit_reason
+    from orchestration.resources.marts import MartSettings
+    from orchestration.resources.predictions import PredictionSettings
+    from orchestration.resources.warehouse import DuckDBWarehouse
+
+    landing = tmp_path / "landing"
+    generate_demo_data(landing, customers=400, seed=7)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA intermediate")
+        con.execute("CREATE SCHEMA marts")
+        # What the asset reads of the order fact: completed orders with their day and revenue.
+        con.execute(f"CREATE TABLE intermediate.int_orders AS SELECT customer_id, "
+                    f"CAST(ordered_at AT TIME ZONE 'UTC' AS DATE) AS order_date, order_total AS net_revenue, "
+                    f"status = 'completed' AS is_completed, false AS is_guest "
+                    f"FROM read_parquet('{landing}/orders/*.parquet')")
+        con.execute("CREATE TABLE intermediate.int_as_of_date AS SELECT DATE '2025-12-01' AS as_of_date")
+
+    def run(as_of: str, full_refresh: bool = False) -> dict:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("UPDATE intermediate.int_as_of_date SET as_of_date = ?", [as_of])
+        result = dg.materialize([customer_predictions], resources={
+            "warehouse": DuckDBWarehouse(path=str(warehouse)),
+            "prediction_settings": PredictionSettings(refit_days=7),
+            "mart_settings": MartSettings(full_refresh=full_refresh)})
+        (materialization,) = result.asset_materializations_for_node("marts__customer_predictions")
+        return {key: value.value for key, value in materialization.metadata.items()}
+
+    def fit_table() -> list[tuple]:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute("SELECT * FROM marts.predictive_model_fit ORDER BY ALL").fetchall()
+
+    first = run("2025-12-01")
+    assert first["refit"] == "no earlier fit" and first["fitted as of"] == "2025-12-01"
+    fitted = fit_table()
+    # Six days later: scored with the same parameters, the fit and its holdout check untouched.
+    later = run("2025-12-07")
+    assert later["refit"] == "no: the last fit serves" and later["fitted as of"] == "2025-12-01"
+    assert later["bgnbd"] == first["bgnbd"] and fit_table() == fitted
+    # Seven days after the fit, and when asked: fitted again.
+    assert run("2025-12-08")["refit"] == "T is 7 days past the last fit (RETENTION_REFIT_DAYS=7)"
+    assert run("2025-12-08", full_refresh=True)["refit"] == "full refresh"
+
+    # The other reasons, by hand.
+    fit = StoredFit({"r": 1.0}, {"p": 1.0}, date(2025, 12, 8), customers=1000, holdout_weeks=26)
+    assert refit_reason(fit, date(2025, 12, 7), 1000, 26, 7, False).startswith("T (2025-12-07) is before")
+    assert refit_reason(fit, date(2025, 12, 9), 1051, 26, 7, False) == "1,051 customers against 1,000 at the last fit"
+    assert refit_reason(fit, date(2025, 12, 9), 1050, 26, 7, False) is None
+    assert refit_reason(fit, date(2025, 12, 9), 1000, 13, 7, False).startswith("holdout of 13 weeks")
+    assert refit_reason(fit, date(2025, 12, 8), 1000, 26, 0, False).startswith("T is 0 days past")

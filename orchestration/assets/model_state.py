@@ -59,7 +59,8 @@ def model_inputs(con: duckdb.DuckDBPyConnection, dbt: RetentionDbtCliResource, m
         "definitions": dbt.definitions_fingerprint(mart_settings.dbt_vars()),
         "as_of_date": mart_settings.as_of_date,
         "predictions": [prediction_settings.horizon_months, prediction_settings.margin,
-                        prediction_settings.annual_discount_rate, prediction_settings.holdout_weeks],
+                        prediction_settings.annual_discount_rate, prediction_settings.holdout_weeks,
+                        prediction_settings.refit_days],
         "publish_contacts": serving.publish_contacts,
         "code": code_fingerprint(),
     }

@@ -12,10 +12,17 @@ models in numpy/scipy, and writes back:
 
 With fewer than MIN_REPEAT_CUSTOMERS customers who bought twice there is nothing to fit: the
 tables are written empty and the metadata says why. A fit that does not converge fails the step.
+
+A daily run does not fit again: it scores every customer with the last fit's parameters (kept in
+marts.predictive_model_fit with the T they were fitted at), and the fit tables and the holdout check
+stay those of that fit; see `refit_reason` for when the models are fitted again. On a refit day the
+predictions equal those of a full rebuild; in between they differ only by the parameters' drift over
+less than RETENTION_REFIT_DAYS of data.
 """
 
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -31,6 +38,7 @@ from orchestration.predictive.summaries import (
     grouped_for_fitting,
     holdout_actuals,
 )
+from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.warehouse import DuckDBWarehouse
 
@@ -38,10 +46,11 @@ MIN_REPEAT_CUSTOMERS = 50
 FREQUENCY_BUCKETS = 7  # calibration frequencies 0..6 and "7+"
 
 
-def fit_rows(name: str, fit: Fit, customers: int) -> list[dict]:
+def fit_rows(name: str, fit: Fit, customers: int, fitted_as_of: date) -> list[dict]:
     """Rows of marts.predictive_model_fit for one fit."""
     return [{"model": name, "parameter": key, "value": value, "log_likelihood": fit.log_likelihood,
-             "customers": customers, "iterations": fit.iterations, "converged": fit.converged}
+             "customers": customers, "iterations": fit.iterations, "converged": fit.converged,
+             "fitted_as_of": fitted_as_of}
             for key, value in fit.params.items()]
 
 
@@ -62,6 +71,7 @@ PREDICTION_SCHEMA = pa.schema([
 FIT_SCHEMA = pa.schema([
     ("model", pa.string()), ("parameter", pa.string()), ("value", pa.float64()), ("log_likelihood", pa.float64()),
     ("customers", pa.int64()), ("iterations", pa.int64()), ("converged", pa.bool_()),
+    ("fitted_as_of", pa.date32()),
 ])
 TRACKING_SCHEMA = pa.schema([
     ("holdout_week", pa.int64()), ("predicted_cumulative_repeat_purchases", pa.float64()),
@@ -102,6 +112,64 @@ def fit_both(summaries: CustomerSummaries) -> tuple[Fit, Fit]:
     return bg, gg
 
 
+@dataclass(frozen=True)
+class StoredFit:
+    """The parameters of the last fit, as marts.predictive_model_fit keeps them, and what it was fitted on."""
+
+    bgnbd: dict[str, float]
+    gamma_gamma: dict[str, float]
+    fitted_as_of: date
+    customers: int
+    holdout_weeks: int
+
+
+def stored_fit(con: duckdb.DuckDBPyConnection) -> StoredFit | None:
+    """The last fit (None when there is none, or it predates the fitted_as_of column)."""
+    columns = {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'predictive_model_fit'"
+    ).fetchall()}
+    if "fitted_as_of" not in columns:
+        return None
+    rows = con.execute("SELECT model, parameter, value, customers, fitted_as_of FROM marts.predictive_model_fit"
+                       ).fetchall()
+    # fetchall, not fetchone: a result left unfinished makes DuckDB refuse the Arrow registration that follows.
+    (holdout,) = con.execute("SELECT max(holdout_weeks) FROM marts.predictive_holdout_accuracy").fetchall()
+    params = {model: {name: value for m, name, value, _, _ in rows if m == model} for model in ("bgnbd", "gamma_gamma")}
+    if not rows or not all(params.values()) or holdout is None or holdout[0] is None:
+        return None
+    customers = max(count for model, _, _, count, _ in rows if model == "bgnbd")
+    return StoredFit(params["bgnbd"], params["gamma_gamma"], rows[0][4], customers, int(holdout[0]))
+
+
+# The share by which the customers may grow (or shrink) before the models are fitted again anyway.
+REFIT_CUSTOMER_CHANGE = 0.05
+
+
+def refit_reason(previous: StoredFit | None, as_of: date, customers: int, holdout_weeks: int, refit_days: int,
+                 full_refresh: bool) -> str | None:
+    """Why the models must be fitted again this run, in words; None when the last fit still serves.
+
+    A daily run scores every customer with the last fit's parameters, which a
+    day more of data barely moves; the fit (and its holdout check) is redone
+    once T is `refit_days` past it, when T moved back, when the customers
+    changed by more than REFIT_CUSTOMER_CHANGE, when the holdout length
+    changed, on --full-refresh, and when there is no fit yet.
+    """
+    if full_refresh:
+        return "full refresh"
+    if previous is None:
+        return "no earlier fit"
+    if as_of < previous.fitted_as_of:
+        return f"T ({as_of}) is before the last fit's ({previous.fitted_as_of})"
+    if (as_of - previous.fitted_as_of).days >= refit_days:
+        return f"T is {(as_of - previous.fitted_as_of).days} days past the last fit (RETENTION_REFIT_DAYS={refit_days})"
+    if abs(customers - previous.customers) > REFIT_CUSTOMER_CHANGE * previous.customers:
+        return f"{customers:,} customers against {previous.customers:,} at the last fit"
+    if holdout_weeks != previous.holdout_weeks:
+        return f"holdout of {holdout_weeks} weeks against {previous.holdout_weeks} at the last fit"
+    return None
+
+
 @dg.asset(
     key=["marts", "customer_predictions"],
     group_name="marts",
@@ -109,10 +177,13 @@ def fit_both(summaries: CustomerSummaries) -> tuple[Fit, Fit]:
     deps=[dg.AssetKey(["intermediate", "int_orders"]), dg.AssetKey(["intermediate", "int_as_of_date"])],
     description="BG/NBD (P(alive), expected purchases) and Gamma-Gamma (expected spend) fitted by maximum "
                 "likelihood on weekly repeat-purchase summaries as of T; predicted CLV over the horizon, discounted "
-                "monthly; a holdout check of the models. See orchestration/assets/predictive.py.",
+                "monthly; a holdout check of the models. Fitted again once T is RETENTION_REFIT_DAYS (7) past the "
+                "last fit; between fits every customer is scored with the last fit's parameters. See "
+                "orchestration/assets/predictive.py.",
 )
 def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
-                         prediction_settings: PredictionSettings) -> dg.MaterializeResult:
+                         prediction_settings: PredictionSettings, mart_settings: MartSettings
+                         ) -> dg.MaterializeResult:
     settings = prediction_settings.clv_settings()
     with warehouse.connect() as con:
         (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
@@ -124,29 +195,44 @@ def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWar
             context.log.warning(reason)
             write_empty_tables(con)
             return dg.MaterializeResult(metadata={"status": reason})
+        p = summaries.purchases
+        previous = stored_fit(con)
+        why = refit_reason(previous, as_of, len(p.frequency), settings.holdout_weeks, prediction_settings.refit_days,
+                           mart_settings.full_refresh)
         try:
-            bg, gg = fit_both(summaries)
-            predictions = predict(bg.params, gg.params, summaries.purchases, summaries.average_repeat_value, settings)
-            holdout = holdout_check(con, as_of, settings)
+            if why is None:
+                bg_params, gg_params, fitted_as_of = previous.bgnbd, previous.gamma_gamma, previous.fitted_as_of
+            else:
+                bg, gg = fit_both(summaries)
+                bg_params, gg_params, fitted_as_of = bg.params, gg.params, as_of
+                holdout = holdout_check(con, as_of, settings)
+            predictions = predict(bg_params, gg_params, p, summaries.average_repeat_value, settings)
         except ConvergenceError as err:
             raise dg.Failure(description=f"predictive CLV: {err}") from None
-        p = summaries.purchases
         write_table(con, "customer_predictions", {
             "customer_id": summaries.customer_id, "frequency": p.frequency.astype(np.int64), "recency_weeks": p.recency,
             "age_weeks": p.age, "p_alive": predictions.p_alive, "expected_purchases": predictions.expected_purchases,
             "expected_average_order_value": predictions.expected_average_value,
             "predicted_clv": predictions.predicted_clv,
         }, PREDICTION_SCHEMA)
-        rows = fit_rows("bgnbd", bg, len(p.frequency)) + fit_rows("gamma_gamma", gg, repeat_customers)
-        write_table(con, "predictive_model_fit", {n: [r[n] for r in rows] for n in FIT_SCHEMA.names}, FIT_SCHEMA)
-        write_table(con, "predictive_holdout_tracking", holdout["tracking"], TRACKING_SCHEMA)
-        write_table(con, "predictive_holdout_by_frequency", holdout["by_frequency"], BY_FREQUENCY_SCHEMA)
-        write_table(con, "predictive_holdout_accuracy", holdout["accuracy"], ACCURACY_SCHEMA)
+        if why is not None:
+            rows = (fit_rows("bgnbd", bg, len(p.frequency), as_of)
+                    + fit_rows("gamma_gamma", gg, repeat_customers, as_of))
+            write_table(con, "predictive_model_fit", {n: [r[n] for r in rows] for n in FIT_SCHEMA.names}, FIT_SCHEMA)
+            write_table(con, "predictive_holdout_tracking", holdout["tracking"], TRACKING_SCHEMA)
+            write_table(con, "predictive_holdout_by_frequency", holdout["by_frequency"], BY_FREQUENCY_SCHEMA)
+            write_table(con, "predictive_holdout_accuracy", holdout["accuracy"], ACCURACY_SCHEMA)
+            context.log.info(f"fitted BG/NBD and Gamma-Gamma ({why})")
+        else:
+            context.log.info(f"scored {len(p.frequency):,} customers with the fit of {fitted_as_of} "
+                             f"(fitted again once T is {prediction_settings.refit_days} days past it)")
     return dg.MaterializeResult(metadata={
         "customers": len(p.frequency),
-        "bgnbd": dg.MetadataValue.json({k: round(v, 4) for k, v in bg.params.items()}),
-        "gamma_gamma": dg.MetadataValue.json({k: round(v, 4) for k, v in gg.params.items()}),
-        "holdout MAE (repeat purchases per customer)": holdout["mae"],
+        "refit": why or "no: the last fit serves",
+        "fitted as of": str(fitted_as_of),
+        "bgnbd": dg.MetadataValue.json({k: round(v, 4) for k, v in bg_params.items()}),
+        "gamma_gamma": dg.MetadataValue.json({k: round(v, 4) for k, v in gg_params.items()}),
+        **({"holdout MAE (repeat purchases per customer)": holdout["mae"]} if why is not None else {}),
         "holdout weeks": settings.holdout_weeks,
         "predicted CLV total": float(np.sum(predictions.predicted_clv)),
     })

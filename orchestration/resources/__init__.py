@@ -40,6 +40,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "prediction_settings": PredictionSettings(
             horizon_months=settings.clv_horizon_months, margin=settings.clv_margin,
             annual_discount_rate=settings.clv_annual_discount_rate, holdout_weeks=settings.holdout_weeks,
+            refit_days=settings.refit_days,
         ),
         "dbt": dbt_cli_resource(settings),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.predictive.clv import ClvSettings
+from orchestration.settings import DEFAULT_REFIT_DAYS
 
 
 class PredictionSettings(dg.ConfigurableResource):
@@ -14,6 +15,8 @@ class PredictionSettings(dg.ConfigurableResource):
     margin: float = 1.0
     annual_discount_rate: float = 0.10
     holdout_weeks: int = 26
+    # Fit again once T is this many days past the last fit (0: every run); see orchestration/assets/predictive.py.
+    refit_days: int = DEFAULT_REFIT_DAYS
 
     def clv_settings(self) -> ClvSettings:
         """These options as the models take them."""
