@@ -18,8 +18,11 @@ For each entity, per run:
 
 The right-hand terms are counted independently (from raw and quarantine, by
 key and content, and from the staging table), so the equation fails when
-staging loses or invents rows. The counts of every run are appended to
-`quality.reconciliation`.
+staging loses or invents rows. The counts from raw are kept per key in
+`quality._reconciliation_keys` and redone each run only for the keys the
+change log names (the accepted rows of any other key cannot have changed),
+so a daily run does not hash every row of history again. The counts of
+every run are appended to `quality.reconciliation`.
 """
 
 from __future__ import annotations
@@ -29,12 +32,16 @@ from dataclasses import dataclass
 import duckdb
 
 from ingestion.contract import Entity
+from ingestion.raw.changes import changed_keys_since, consumed_change_seq, ensure_change_log, mark_changes_consumed
 from quality.quarantine import quarantine_table
+from quality.rules.keys import key_text
 from quality.rules.raw import typed_value
 from quality.rules.staging import staging_relation
 
 SCHEMA = "quality"
 TABLE = f"{SCHEMA}.reconciliation"
+# Per entity and key: its accepted rows, distinct versions and distinct full keys, kept up to date by key.
+KEY_COUNTS_TABLE = f"{SCHEMA}._reconciliation_keys"
 
 
 @dataclass(frozen=True)
@@ -74,24 +81,70 @@ def _staging_key(entity: Entity, column: str) -> str:
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, entity: Entity) -> Reconciliation:
-    """Count the entity's rows in raw, quarantine and staging."""
-    keys = ", ".join(_staging_key(entity, c) for c in entity.key_columns)
-    content = "row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + ")"
+    """Count the entity's rows in raw, quarantine and staging (the accepted rows per key kept up to date)."""
+    update_key_counts(con, entity)
     received, current, quarantined, accepted_rows, versions, distinct_keys = con.execute(f"""
         SELECT
             (SELECT count(*) FROM {entity.raw_table}),
             (SELECT count(*) FROM {entity.current_raw_table}),
             (SELECT count(*) FROM {quarantine_table(entity)}),
-            count(*),
-            count(DISTINCT row({keys}, {content})),
-            count(DISTINCT row({keys}))
-        FROM {entity.current_raw_table} AS accepted
-        ANTI JOIN {quarantine_table(entity)} AS rejected
-            ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number
-    """).fetchone()
+            coalesce(sum(accepted_rows), 0), coalesce(sum(versions), 0), coalesce(sum(distinct_keys), 0)
+        FROM {KEY_COUNTS_TABLE} WHERE entity = ?
+    """, [entity.name]).fetchone()
     staged = con.execute(f"SELECT count(*) FROM {staging_relation(entity)}").fetchone()[0]
     return Reconciliation(entity.name, received, staged, quarantined, exact_duplicates=accepted_rows - versions,
                           superseded=versions - distinct_keys, earlier_file_versions=received - current)
+
+
+def key_counts_query(entity: Entity, changed_keys: str | None) -> str:
+    """SQL: per key (the change log's key), its accepted rows, distinct versions and distinct full keys.
+
+    `changed_keys`: SQL yielding the keys to count (None: every key).
+    """
+    first = key_text(f"accepted.{entity.key_columns[0]}")
+    keys = ", ".join(_staging_key(entity, c) for c in entity.key_columns)
+    content = "row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + ")"
+    only = f"WHERE {first} IN ({changed_keys})" if changed_keys is not None else ""
+    return f"""
+        SELECT '{entity.name}' AS entity, {first} AS key_value, count(*) AS accepted_rows,
+               count(DISTINCT row({keys}, {content})) AS versions, count(DISTINCT row({keys})) AS distinct_keys
+        FROM {entity.current_raw_table} AS accepted
+        ANTI JOIN {quarantine_table(entity)} AS rejected
+            ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number
+        {only}
+        GROUP BY ALL
+    """
+
+
+def update_key_counts(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Bring the entity's per-key counts up to date: the keys the change log names since the last update.
+
+    Accepted rows of a key change only through what the change log records
+    (a new load, a replaced file version, a row entering or leaving
+    quarantine), so the counts of the other keys stand. Every key is counted
+    anew on the first update and after a change of every key (a NULL key in
+    the log). The counts and the reader's watermark commit together.
+    """
+    reader = f"reconciliation {entity.name}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {KEY_COUNTS_TABLE} (entity VARCHAR, key_value VARCHAR, "
+                "accepted_rows BIGINT, versions BIGINT, distinct_keys BIGINT)")
+    ensure_change_log(con)
+    since = consumed_change_seq(con, reader)
+    every_key = since is None or con.execute(
+        f"SELECT count(*) FROM ({changed_keys_since(entity.name, since)}) AS c WHERE key_value IS NULL"
+    ).fetchone()[0] > 0
+    changed = None if every_key else changed_keys_since(entity.name, since)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {KEY_COUNTS_TABLE} WHERE entity = ?"
+                    + ("" if changed is None else f" AND key_value IN ({changed})"), [entity.name])
+        con.execute(f"INSERT INTO {KEY_COUNTS_TABLE} {key_counts_query(entity, changed)}")
+        mark_changes_consumed(con, reader)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, counts: Reconciliation) -> None:

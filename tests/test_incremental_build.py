@@ -31,7 +31,7 @@ from orchestration.assets.predictive import write_empty_tables
 from orchestration.resources.dbt import environment_for_child
 from orchestration.settings import DBT_PROJECT_DIR
 from quality.quarantine import ensure_quarantine_tables, rebuild_quarantine, update_quarantine
-from quality.reconciliation import reconcile
+from quality.reconciliation import KEY_COUNTS_TABLE, key_counts_query, reconcile
 from tests.fixtures import TEST_PII_KEY
 from tests.incremental_days import DAYS, write_day
 
@@ -125,6 +125,11 @@ def test_incremental_models_equal_a_full_rebuild_after_every_day(tmp_path: Path)
             for entity in ENTITIES.values():
                 counts = reconcile(con, entity)
                 assert counts.balances, f"day {day}: {counts.describe()}"
+                # The per-key counts, updated for the changed keys only, equal a count of every key.
+                assert con.execute(f"SELECT sum(accepted_rows), sum(versions), sum(distinct_keys) FROM "
+                                   f"{KEY_COUNTS_TABLE} WHERE entity = ?", [entity.name]).fetchone() == \
+                    con.execute(f"SELECT sum(accepted_rows), sum(versions), sum(distinct_keys) FROM "
+                                f"({key_counts_query(entity, None)})").fetchone(), f"day {day}: {entity.name}"
 
         rebuild = rebuilt_from_scratch(landing, tmp_path, select, manifests)
         assert differing_tables(warehouse, rebuild) == [], f"day {day}: these differ from a rebuild"
