@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import dagster as dg
 
 from orchestration.assets import crm, orders, surveys
@@ -18,6 +16,7 @@ from orchestration.checks.reconciliation import reconciliation_checks
 from orchestration.checks.staging_rules import staging_rules_checks
 from orchestration.jobs.refresh import daily_refresh_schedule, new_landing_files_sensor, refresh_warehouse_job
 from orchestration.resources import build_resources
+from orchestration.runs.nothing_new import quiet_skipped_checks
 from orchestration.settings import Settings
 
 # Steps run one after another in the run's own process. DuckDB lets only one
@@ -25,26 +24,6 @@ from orchestration.settings import Settings
 # separate processes could not overlap anyway; they would only pay a process
 # start (about ten seconds here) each. Parallelism lives inside DuckDB and dbt.
 warehouse_safe_executor = dg.in_process_executor
-
-
-class SkippedChecksFilter(logging.Filter):
-    """Drops Dagster's notice that a skipped step's blocking checks emitted no result.
-
-    A run with nothing new skips the model steps (orchestration/assets/model_state.py) and with them
-    their checks; Dagster then warns once per blocking check that the steps after it proceed without
-    gating on it, although those steps are skipped too. The notice says nothing a reader can act on.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """False for the notice, True for everything else."""
-        return "emitted no result in step" not in record.getMessage()
-
-
-def quiet_skipped_checks() -> None:
-    """Install SkippedChecksFilter on the logger of Dagster's execution plan (once)."""
-    plan_logger = logging.getLogger("dagster._core.execution.plan.active")
-    if not any(isinstance(f, SkippedChecksFilter) for f in plan_logger.filters):
-        plan_logger.addFilter(SkippedChecksFilter())
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

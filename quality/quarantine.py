@@ -36,6 +36,7 @@ from ingestion.raw.changes import (
     changed_keys_since,
     consumed_change_seq,
     ensure_change_log,
+    every_key_changed_since,
     mark_changes_consumed,
     prune_consumed_changes,
     record_changed_keys,
@@ -172,9 +173,7 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
                 f"WHERE entity = '{name}' EXCEPT SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = '{name}'")
     gone_without_rows = con.execute(
         f"SELECT count(*) FROM _gone_loads WHERE load_id NOT IN (SELECT DISTINCT _load_id FROM {raw})").fetchone()[0]
-    parent_rebuilt = any(
-        con.execute(f"SELECT count(*) FROM ({changed_keys_since(parent, judged_seq)}) AS c WHERE key_value IS NULL")
-        .fetchone()[0] for _, parent in entity.references)
+    parent_rebuilt = any(every_key_changed_since(con, parent, judged_seq) for _, parent in entity.references)
     if gone_without_rows or parent_rebuilt:
         return rebuild_quarantine(con, entity)
 

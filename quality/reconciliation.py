@@ -32,7 +32,13 @@ from dataclasses import dataclass
 import duckdb
 
 from ingestion.contract import Entity
-from ingestion.raw.changes import changed_keys_since, consumed_change_seq, ensure_change_log, mark_changes_consumed
+from ingestion.raw.changes import (
+    changed_keys_since,
+    consumed_change_seq,
+    ensure_change_log,
+    every_key_changed_since,
+    mark_changes_consumed,
+)
 from quality.quarantine import quarantine_table
 from quality.rules.keys import key_text
 from quality.rules.raw import typed_value
@@ -80,9 +86,10 @@ def _staging_key(entity: Entity, column: str) -> str:
     return f"trim(accepted.{column})" if kind.kind == "text" else typed_value(f"accepted.{column}", kind.sql)
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, entity: Entity) -> Reconciliation:
-    """Count the entity's rows in raw, quarantine and staging (the accepted rows per key kept up to date)."""
-    update_key_counts(con, entity)
+def reconcile(con: duckdb.DuckDBPyConnection, entity: Entity, recount: bool = False) -> Reconciliation:
+    """Count the entity's rows in raw, quarantine and staging (the accepted rows per key kept up to date;
+    every key counted anew with `recount`, as `retention run --full-refresh` does)."""
+    update_key_counts(con, entity, every_key=recount)
     received, current, quarantined, accepted_rows, versions, distinct_keys = con.execute(f"""
         SELECT
             (SELECT count(*) FROM {entity.raw_table}),
@@ -116,14 +123,16 @@ def key_counts_query(entity: Entity, changed_keys: str | None) -> str:
     """
 
 
-def update_key_counts(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+def update_key_counts(con: duckdb.DuckDBPyConnection, entity: Entity, every_key: bool = False) -> None:
     """Bring the entity's per-key counts up to date: the keys the change log names since the last update.
 
     Accepted rows of a key change only through what the change log records
     (a new load, a replaced file version, a row entering or leaving
     quarantine), so the counts of the other keys stand. Every key is counted
-    anew on the first update and after a change of every key (a NULL key in
-    the log). The counts and the reader's watermark commit together.
+    anew on the first update, after a change of every key (a NULL key in
+    the log) and with `every_key`: a full refresh checks the kept counts
+    against history, not only against the change log. The counts and the
+    reader's watermark commit together.
     """
     reader = f"reconciliation {entity.name}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
@@ -131,10 +140,8 @@ def update_key_counts(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
                 "accepted_rows BIGINT, versions BIGINT, distinct_keys BIGINT)")
     ensure_change_log(con)
     since = consumed_change_seq(con, reader)
-    every_key = since is None or con.execute(
-        f"SELECT count(*) FROM ({changed_keys_since(entity.name, since)}) AS c WHERE key_value IS NULL"
-    ).fetchone()[0] > 0
-    changed = None if every_key else changed_keys_since(entity.name, since)
+    changed = (None if every_key or every_key_changed_since(con, entity.name, since)
+               else changed_keys_since(entity.name, since))
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {KEY_COUNTS_TABLE} WHERE entity = ?"

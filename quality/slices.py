@@ -7,10 +7,12 @@ a blocking check only once it has passed, so that failing rows are examined
 again next time). New rules or new definitions (another fingerprint) and
 `--full-refresh` examine the whole table.
 
-- `NewLoads`: the raw rules judge a row by itself and its file, so a load
-  examined once is done (`quality._checked_loads`). Whatever earlier loads
-  set aside stays in the quarantine, which every run brings up to date and
-  whose bad-share check covers all of it.
+- `NewLoads`: a load examined once is not examined again
+  (`quality._checked_loads`). Most raw rules judge a row by itself and its
+  file; the few whose verdict can change later (a reference whose parent
+  arrives or leaves, a timestamp no longer in the future) are judged again
+  every run by the quarantine, whose bad-share check covers all of it: this
+  check reports what each load brought when it arrived.
 - `ChangedKeys`: the staging rules (one row per key, references that
   resolve, one currency) can only break for keys the change log
   (ingestion/raw/changes.py) names since the check last passed, and for rows
@@ -24,15 +26,17 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingestion.contract import Entity
+from ingestion.contract import ENTITIES, Entity
 from ingestion.raw.changes import (
     built_fingerprint,
     changed_keys_since,
     consumed_change_seq,
+    every_key_changed_since,
     mark_changes_consumed,
     remember_fingerprint,
 )
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
+from quality.rules.staging import staging_relation
 
 CHECKED_LOADS_TABLE = "quality._checked_loads"
 
@@ -109,9 +113,8 @@ class ChangedKeys:
         since = consumed_change_seq(con, self._reader(check_name))
         touched = [(self.entity.key_columns[0], self.entity.name),
                    *((column, parent) for column, parent in self.entity.references)]
-        every_key = everything or since is None or remembered != self._fingerprint(con, fingerprint) or any(
-            con.execute(f"SELECT count(*) FROM ({changed_keys_since(entity, since)}) AS c WHERE key_value IS NULL"
-                        ).fetchone()[0] for _, entity in touched)
+        every_key = everything or remembered != self._fingerprint(con, fingerprint) or any(
+            every_key_changed_since(con, entity, since) for _, entity in touched)
         if every_key:
             (rows,) = con.execute(f"SELECT count(*) FROM {self.relation}").fetchone()
             return SliceRows(None, rows, {"rows examined": rows})
@@ -121,8 +124,11 @@ class ChangedKeys:
         return SliceRows(query, rows, {"rows examined": rows})
 
     def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str) -> None:
-        """Move the check's watermark past every change so far (call only once the check passed)."""
-        mark_changes_consumed(con, self._reader(check_name))
+        """Move the check's watermark past every change so far that the staging models (its own and its
+        parents') have applied (call only once the check passed)."""
+        models = (self.relation, *(staging_relation(ENTITIES[parent]) for _, parent in self.entity.references))
+        mark_changes_consumed(con, self._reader(check_name),
+                              applied_by=tuple(model.split(".")[-1] for model in models))
         remember_fingerprint(con, self._reader(check_name), self._fingerprint(con, fingerprint))
 
 

@@ -67,7 +67,7 @@ def test_grouped_rows_give_the_same_likelihood_as_repeated_rows(calibration):
         bgnbd.log_likelihood(cdnow.PUBLISHED_BGNBD, purchases), rel=1e-12)
 
 
-def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_path):
+def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_path, settings):
     from datetime import date
 
     import dagster as dg
@@ -75,6 +75,7 @@ def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_p
 
     from ingestion.demo import generate_demo_data
     from orchestration.assets.predictive import StoredFit, customer_predictions, refit_reason
+    from orchestration.resources.dbt import dbt_cli_resource
     from orchestration.resources.marts import MartSettings
     from orchestration.resources.predictions import PredictionSettings
     from orchestration.resources.warehouse import DuckDBWarehouse
@@ -91,6 +92,7 @@ def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_p
                     f"status = 'completed' AS is_completed, false AS is_guest "
                     f"FROM read_parquet('{landing}/orders/*.parquet')")
         con.execute("CREATE TABLE intermediate.int_as_of_date AS SELECT DATE '2025-12-01' AS as_of_date")
+        con.execute("CREATE TABLE intermediate.int_reporting_currency AS SELECT 'CNY' AS reporting_currency")
 
     def run(as_of: str, full_refresh: bool = False) -> dict:
         with duckdb.connect(str(warehouse)) as con:
@@ -98,7 +100,7 @@ def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_p
         result = dg.materialize([customer_predictions], resources={
             "warehouse": DuckDBWarehouse(path=str(warehouse)),
             "prediction_settings": PredictionSettings(refit_days=7),
-            "mart_settings": MartSettings(full_refresh=full_refresh)})
+            "mart_settings": MartSettings(full_refresh=full_refresh), "dbt": dbt_cli_resource(settings)})
         (materialization,) = result.asset_materializations_for_node("marts__customer_predictions")
         return {key: value.value for key, value in materialization.metadata.items()}
 
@@ -116,11 +118,17 @@ def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_p
     # Seven days after the fit, and when asked: fitted again.
     assert run("2025-12-08")["refit"] == "T is 7 days past the last fit (RETENTION_REFIT_DAYS=7)"
     assert run("2025-12-08", full_refresh=True)["refit"] == "full refresh"
+    # Amounts in another currency: Gamma-Gamma's scale is money, so the next day refits.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE intermediate.int_reporting_currency SET reporting_currency = 'EUR'")
+    assert run("2025-12-09")["refit"].startswith("the reporting currency, the dbt definitions or the code changed")
 
     # The other reasons, by hand.
-    fit = StoredFit({"r": 1.0}, {"p": 1.0}, date(2025, 12, 8), customers=1000, holdout_weeks=26)
-    assert refit_reason(fit, date(2025, 12, 7), 1000, 26, 7, False).startswith("T (2025-12-07) is before")
-    assert refit_reason(fit, date(2025, 12, 9), 1051, 26, 7, False) == "1,051 customers against 1,000 at the last fit"
-    assert refit_reason(fit, date(2025, 12, 9), 1050, 26, 7, False) is None
-    assert refit_reason(fit, date(2025, 12, 9), 1000, 13, 7, False).startswith("holdout of 13 weeks")
-    assert refit_reason(fit, date(2025, 12, 8), 1000, 26, 0, False).startswith("T is 0 days past")
+    fit = StoredFit({"r": 1.0}, {"p": 1.0}, date(2025, 12, 8), customers=1000, holdout_weeks=26, inputs="x")
+    assert refit_reason(fit, date(2025, 12, 7), 1000, 26, 7, False, "x").startswith("T (2025-12-07) is before")
+    assert refit_reason(fit, date(2025, 12, 9), 1051, 26, 7, False, "x") == \
+        "1,051 customers against 1,000 at the last fit"
+    assert refit_reason(fit, date(2025, 12, 9), 1050, 26, 7, False, "x") is None
+    assert refit_reason(fit, date(2025, 12, 9), 1000, 13, 7, False, "x").startswith("holdout of 13 weeks")
+    assert refit_reason(fit, date(2025, 12, 8), 1000, 26, 0, False, "x").startswith("T is 0 days past")
+    assert refit_reason(fit, date(2025, 12, 9), 1000, 26, 7, False, "y").startswith("the reporting currency")

@@ -54,8 +54,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook: record the latest change batch as consumed by this model. -#}
-{% macro record_consumed_changes() -%}
+{#- Post-hook: record the latest change batch as consumed by this model. A model reading
+    other incremental models (`applied_by`: their names) consumes at most what each of them
+    has consumed (nothing while one of them has consumed nothing): a batch they had not
+    applied when it read them is read again next time. -#}
+{% macro record_consumed_changes(applied_by=[]) -%}
     {%- set consumed = source('change_log', 'consumed_changes') -%}
     delete from {{ consumed }} where model = '{{ this.identifier }}';
     insert into {{ consumed }}
@@ -65,6 +68,10 @@
         union all
         select change_seq from {{ consumed }}
     ) as batches
+    {%- for model in applied_by %}
+    {{ 'where' if loop.first else 'and' }} change_seq <= coalesce(
+        (select max(change_seq) from {{ consumed }} where model = '{{ model }}'), 0)
+    {%- endfor %}
 {%- endmacro %}
 
 {#- SQL: true when the reporting currency (int_reporting_currency) differs from the one the

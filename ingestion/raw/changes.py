@@ -10,10 +10,15 @@ forgotten file): its readers rebuild the entity whole.
 The key of an entity is its first key column as the raw rules compare it
 (trimmed, empty = NULL): an order line's change is logged under its order.
 
-Readers (the incremental staging models, macros/changed_keys.sql, and each
-entity's quarantine, which reads its parents' changes) remember the last
-`change_seq` they consumed in `raw._consumed_changes` and read only later
-batches; batches that every reader has consumed are pruned.
+Readers remember the last `change_seq` they consumed in
+`raw._consumed_changes` and read only later batches; batches that every
+reader has consumed are pruned. The readers: each entity's quarantine
+(which reads its parents' changes), the incremental dbt models
+(macros/changed_keys.sql: the staging models and int_order_amounts, named by
+their table), the staging checks (`check staging_rules <model>`,
+quality/slices.py) and the reconciliation (`reconciliation <entity>`).
+Readers of tables another reader keeps up to date consume at most what that
+one has (`mark_changes_consumed(applied_by=...)`).
 
 Beside the log, `raw._built_definitions` keeps, per build step, a
 fingerprint of the definitions it last built with: a step whose definitions
@@ -68,9 +73,16 @@ def consumed_change_seq(con: duckdb.DuckDBPyConnection, reader: str) -> int | No
     return None if row[0] is None else int(row[0])
 
 
-def mark_changes_consumed(con: duckdb.DuckDBPyConnection, reader: str) -> None:
-    """Record that `reader` has consumed every batch logged so far."""
+def mark_changes_consumed(con: duckdb.DuckDBPyConnection, reader: str, applied_by: tuple[str, ...] = ()) -> None:
+    """Record that `reader` has consumed every batch logged so far.
+
+    A reader of tables that other readers bring up to date (a check of a
+    staging model) consumes at most what every one of `applied_by` has
+    consumed: a batch they have not applied yet is read again next time.
+    """
     seq = next_change_seq(con) - 1
+    for other in applied_by:
+        seq = min(seq, consumed_change_seq(con, other) or 0)
     con.execute(f"DELETE FROM {CONSUMED_TABLE} WHERE model = ?", [reader])
     con.execute(f"INSERT INTO {CONSUMED_TABLE} VALUES (?, ?)", [reader, seq])
 
@@ -78,6 +90,15 @@ def mark_changes_consumed(con: duckdb.DuckDBPyConnection, reader: str) -> None:
 def changed_keys_since(entity: str, after_seq: int) -> str:
     """SQL: the keys of `entity` logged after batch `after_seq` (NULL among them: every key)."""
     return (f"SELECT key_value FROM {CHANGES_TABLE} WHERE entity = '{entity}' AND change_seq > {int(after_seq)}")
+
+
+def every_key_changed_since(con: duckdb.DuckDBPyConnection, entity: str, after_seq: int | None) -> bool:
+    """Whether a reader at watermark `after_seq` must redo every key of `entity`: it has consumed nothing
+    yet (None), or a batch since names every key (NULL)."""
+    if after_seq is None:
+        return True
+    return con.execute(f"SELECT count(*) FROM ({changed_keys_since(entity, after_seq)}) AS c "
+                       "WHERE key_value IS NULL").fetchone()[0] > 0
 
 
 def prune_consumed_changes(con: duckdb.DuckDBPyConnection) -> None:

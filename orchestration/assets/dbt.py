@@ -8,13 +8,14 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from ingestion.raw.changes import built_fingerprint, remember_fingerprint
-from orchestration.assets.model_state import model_inputs, nothing_to_do
+from orchestration.assets.model_state import model_inputs, nothing_to_do, start_building
 from orchestration.resources.dbt import RetentionDbtCliResource, keep_parse_state, retention_dbt_project
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.report import RetentionReport
 from orchestration.resources.serving import ServingStore
 from orchestration.resources.warehouse import DuckDBWarehouse
+from orchestration.runs.nothing_new import NOTHING_NEW, NOTHING_NEW_RUNS
 
 
 class RetentionDbtTranslator(DagsterDbtTranslator):
@@ -87,11 +88,17 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None,
         serving: ServingStore,
         report: RetentionReport,
     ) -> Iterator[Any]:
-        if first_model_step and not mart_settings.full_refresh and builds_everything(context):
+        if first_model_step:
             with warehouse.connect() as con:
                 inputs = model_inputs(con, dbt, mart_settings, prediction_settings, serving)
-                unchanged = nothing_to_do(con, inputs, serving, report)
+                unchanged = (not mart_settings.full_refresh and builds_everything(context)
+                             and nothing_to_do(con, inputs, serving, report))
+                if not unchanged:
+                    start_building(con, context.run.run_id, inputs)
             if unchanged:
+                NOTHING_NEW_RUNS.add(context.run.run_id)
+                context.log_event(dg.AssetObservation(asset_key=min(context.selected_asset_keys, key=lambda k: k.to_user_string()),
+                                                      metadata={NOTHING_NEW: True}))
                 context.log.info(f"{name}: nothing new since the last complete run (no new data, the same "
                                  "definitions, settings and code): staging, marts, their checks, the publication "
                                  "and the report stay as they are")

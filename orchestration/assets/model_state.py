@@ -23,6 +23,7 @@ next run does the work again. `retention run --full-refresh` never skips.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from functools import cache
 
@@ -34,20 +35,26 @@ from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.report import RetentionReport
 from orchestration.resources.serving import ServingStore
-from orchestration.settings import PROJECT_ROOT
+from orchestration.serving.publish import read_publication
+from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
-# The name under which raw._built_definitions keeps the model inputs of the last complete run.
-MODEL_LAYERS_STEP = "model layers"
+# Under these names raw._built_definitions keeps "<run id> <model inputs>": of the run building the model
+# layers now (pending), and of the last run that built, published and reported them all (complete).
+PENDING_STEP = "model layers (pending)"
+COMPLETE_STEP = "model layers"
 CODE_PACKAGES = ("ingestion", "orchestration", "quality")
-
-
+# Packages whose version may change what the model layers compute or check.
+ENGINE_PACKAGES = ("duckdb", "dbt-core", "dbt-duckdb", "great-expectations", "numpy", "scipy")
 @cache
 def code_fingerprint() -> str:
-    """A hash of the project's Python code (a new release of the code may compute other results)."""
+    """A hash of the project's Python code, the dbt project's data tests and the engines' versions."""
     digest = hashlib.sha256()
-    for package in CODE_PACKAGES:
-        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
-            digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    files = [path for package in CODE_PACKAGES for path in sorted((PROJECT_ROOT / package).rglob("*.py"))]
+    files += sorted(path for path in (DBT_PROJECT_DIR / "tests").rglob("*") if path.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for package in ENGINE_PACKAGES:
+        digest.update(f"{package}=={importlib.metadata.version(package)}\0".encode())
     return digest.hexdigest()
 
 
@@ -69,12 +76,28 @@ def model_inputs(con: duckdb.DuckDBPyConnection, dbt: RetentionDbtCliResource, m
 
 def nothing_to_do(con: duckdb.DuckDBPyConnection, inputs: str, serving: ServingStore, report: RetentionReport
                   ) -> bool:
-    """Whether the last complete run built the model layers from exactly these inputs, and its publication
-    and report are where this deployment's readers look (a new serving or report path needs them anew)."""
-    return (built_fingerprint(con, MODEL_LAYERS_STEP) == inputs and serving.path.exists()
-            and report.path.exists())
+    """Whether the last complete run built the model layers from exactly these inputs, and what readers see
+    is that run's: the serving file holds its publication and the report exists."""
+    complete = built_fingerprint(con, COMPLETE_STEP)
+    if complete is None or complete.split(" ", 1)[-1] != inputs or not report.path.exists():
+        return False
+    published = read_publication(serving.path)
+    return published is not None and published.run_id == complete.split(" ", 1)[0]
 
 
-def remember_complete(con: duckdb.DuckDBPyConnection, inputs: str) -> None:
-    """Record that a run built, checked, published and reported everything from these inputs."""
-    remember_fingerprint(con, MODEL_LAYERS_STEP, inputs)
+def start_building(con: duckdb.DuckDBPyConnection, run_id: str, inputs: str) -> None:
+    """Record that `run_id` builds the model layers from `inputs`; until it completes, no run skips them."""
+    con.execute("BEGIN TRANSACTION")
+    remember_fingerprint(con, PENDING_STEP, f"{run_id} {inputs}")
+    remember_fingerprint(con, COMPLETE_STEP, "")
+    con.execute("COMMIT")
+
+
+def finish_building(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Record the pending inputs as complete when this run started building them (it has now reported);
+    False when it did not (a report made in a run of its own completes nothing)."""
+    pending = built_fingerprint(con, PENDING_STEP)
+    if not pending or pending.split(" ", 1)[0] != run_id:
+        return False
+    remember_fingerprint(con, COMPLETE_STEP, pending)
+    return True

@@ -21,6 +21,7 @@ less than RETENTION_REFIT_DAYS of data.
 """
 
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -29,6 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from orchestration.assets.model_state import code_fingerprint
 from orchestration.predictive import bgnbd, gamma_gamma
 from orchestration.predictive.clv import ClvSettings, predict, tracking_curve
 from orchestration.predictive.fitting import ConvergenceError, Fit
@@ -38,6 +40,7 @@ from orchestration.predictive.summaries import (
     grouped_for_fitting,
     holdout_actuals,
 )
+from orchestration.resources.dbt import RetentionDbtCliResource
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.warehouse import DuckDBWarehouse
@@ -46,11 +49,11 @@ MIN_REPEAT_CUSTOMERS = 50
 FREQUENCY_BUCKETS = 7  # calibration frequencies 0..6 and "7+"
 
 
-def fit_rows(name: str, fit: Fit, customers: int, fitted_as_of: date) -> list[dict]:
+def fit_rows(name: str, fit: Fit, customers: int, fitted_as_of: date, inputs: str) -> list[dict]:
     """Rows of marts.predictive_model_fit for one fit."""
     return [{"model": name, "parameter": key, "value": value, "log_likelihood": fit.log_likelihood,
              "customers": customers, "iterations": fit.iterations, "converged": fit.converged,
-             "fitted_as_of": fitted_as_of}
+             "fitted_as_of": fitted_as_of, "fit_inputs": inputs}
             for key, value in fit.params.items()]
 
 
@@ -71,7 +74,7 @@ PREDICTION_SCHEMA = pa.schema([
 FIT_SCHEMA = pa.schema([
     ("model", pa.string()), ("parameter", pa.string()), ("value", pa.float64()), ("log_likelihood", pa.float64()),
     ("customers", pa.int64()), ("iterations", pa.int64()), ("converged", pa.bool_()),
-    ("fitted_as_of", pa.date32()),
+    ("fitted_as_of", pa.date32()), ("fit_inputs", pa.string()),
 ])
 TRACKING_SCHEMA = pa.schema([
     ("holdout_week", pa.int64()), ("predicted_cumulative_repeat_purchases", pa.float64()),
@@ -121,6 +124,7 @@ class StoredFit:
     fitted_as_of: date
     customers: int
     holdout_weeks: int
+    inputs: str  # fit_inputs of the fit: what besides the orders it depends on
 
 
 def stored_fit(con: duckdb.DuckDBPyConnection) -> StoredFit | None:
@@ -128,17 +132,25 @@ def stored_fit(con: duckdb.DuckDBPyConnection) -> StoredFit | None:
     columns = {name for (name,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'predictive_model_fit'"
     ).fetchall()}
-    if "fitted_as_of" not in columns:
+    if "fit_inputs" not in columns:
         return None
-    rows = con.execute("SELECT model, parameter, value, customers, fitted_as_of FROM marts.predictive_model_fit"
-                       ).fetchall()
+    rows = con.execute("SELECT model, parameter, value, customers, fitted_as_of, fit_inputs "
+                       "FROM marts.predictive_model_fit").fetchall()
     # fetchall, not fetchone: a result left unfinished makes DuckDB refuse the Arrow registration that follows.
     (holdout,) = con.execute("SELECT max(holdout_weeks) FROM marts.predictive_holdout_accuracy").fetchall()
-    params = {model: {name: value for m, name, value, _, _ in rows if m == model} for model in ("bgnbd", "gamma_gamma")}
+    params = {model: {name: value for m, name, value, *_ in rows if m == model} for model in ("bgnbd", "gamma_gamma")}
     if not rows or not all(params.values()) or holdout is None or holdout[0] is None:
         return None
-    customers = max(count for model, _, _, count, _ in rows if model == "bgnbd")
-    return StoredFit(params["bgnbd"], params["gamma_gamma"], rows[0][4], customers, int(holdout[0]))
+    customers = max(count for model, _, _, count, *_ in rows if model == "bgnbd")
+    return StoredFit(params["bgnbd"], params["gamma_gamma"], rows[0][4], customers, int(holdout[0]), rows[0][5])
+
+
+def fit_inputs(con: duckdb.DuckDBPyConnection, dbt: RetentionDbtCliResource, mart_settings: MartSettings) -> str:
+    """A hash of what the fit depends on besides the orders: the reporting currency the amounts are in
+    (Gamma-Gamma's scale is money), the dbt definitions (seeds such as fx_rates, vars) and the code."""
+    (currency,) = con.execute("SELECT reporting_currency FROM intermediate.int_reporting_currency").fetchall()[0]
+    parts = [currency, dbt.definitions_fingerprint(mart_settings.dbt_vars()), code_fingerprint()]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 # The share by which the customers may grow (or shrink) before the models are fitted again anyway.
@@ -146,14 +158,16 @@ REFIT_CUSTOMER_CHANGE = 0.05
 
 
 def refit_reason(previous: StoredFit | None, as_of: date, customers: int, holdout_weeks: int, refit_days: int,
-                 full_refresh: bool) -> str | None:
+                 full_refresh: bool, inputs: str) -> str | None:
     """Why the models must be fitted again this run, in words; None when the last fit still serves.
 
     A daily run scores every customer with the last fit's parameters, which a
     day more of data barely moves; the fit (and its holdout check) is redone
     once T is `refit_days` past it, when T moved back, when the customers
     changed by more than REFIT_CUSTOMER_CHANGE, when the holdout length
-    changed, on --full-refresh, and when there is no fit yet.
+    changed, when the fit's other inputs changed (`fit_inputs`: the reporting
+    currency, the dbt definitions, the code), on --full-refresh, and when
+    there is no fit yet.
     """
     if full_refresh:
         return "full refresh"
@@ -167,6 +181,8 @@ def refit_reason(previous: StoredFit | None, as_of: date, customers: int, holdou
         return f"{customers:,} customers against {previous.customers:,} at the last fit"
     if holdout_weeks != previous.holdout_weeks:
         return f"holdout of {holdout_weeks} weeks against {previous.holdout_weeks} at the last fit"
+    if inputs != previous.inputs:
+        return "the reporting currency, the dbt definitions or the code changed since the last fit"
     return None
 
 
@@ -182,8 +198,8 @@ def refit_reason(previous: StoredFit | None, as_of: date, customers: int, holdou
                 "orchestration/assets/predictive.py.",
 )
 def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
-                         prediction_settings: PredictionSettings, mart_settings: MartSettings
-                         ) -> dg.MaterializeResult:
+                         prediction_settings: PredictionSettings, mart_settings: MartSettings,
+                         dbt: RetentionDbtCliResource) -> dg.MaterializeResult:
     settings = prediction_settings.clv_settings()
     with warehouse.connect() as con:
         (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
@@ -197,8 +213,9 @@ def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWar
             return dg.MaterializeResult(metadata={"status": reason})
         p = summaries.purchases
         previous = stored_fit(con)
+        inputs = fit_inputs(con, dbt, mart_settings)
         why = refit_reason(previous, as_of, len(p.frequency), settings.holdout_weeks, prediction_settings.refit_days,
-                           mart_settings.full_refresh)
+                           mart_settings.full_refresh, inputs)
         try:
             if why is None:
                 bg_params, gg_params, fitted_as_of = previous.bgnbd, previous.gamma_gamma, previous.fitted_as_of
@@ -216,8 +233,8 @@ def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWar
             "predicted_clv": predictions.predicted_clv,
         }, PREDICTION_SCHEMA)
         if why is not None:
-            rows = (fit_rows("bgnbd", bg, len(p.frequency), as_of)
-                    + fit_rows("gamma_gamma", gg, repeat_customers, as_of))
+            rows = (fit_rows("bgnbd", bg, len(p.frequency), as_of, inputs)
+                    + fit_rows("gamma_gamma", gg, repeat_customers, as_of, inputs))
             write_table(con, "predictive_model_fit", {n: [r[n] for r in rows] for n in FIT_SCHEMA.names}, FIT_SCHEMA)
             write_table(con, "predictive_holdout_tracking", holdout["tracking"], TRACKING_SCHEMA)
             write_table(con, "predictive_holdout_by_frequency", holdout["by_frequency"], BY_FREQUENCY_SCHEMA)

@@ -2,11 +2,9 @@
 
 import dagster as dg
 
-from orchestration.assets.model_state import model_inputs, remember_complete
+from orchestration.assets.model_state import finish_building
 from orchestration.assets.serving import published_marts
 from orchestration.report.build import build_report
-from orchestration.resources.dbt import RetentionDbtCliResource
-from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
 from orchestration.resources.report import RetentionReport
 from orchestration.resources.serving import ServingStore
@@ -25,14 +23,13 @@ from orchestration.resources.warehouse import DuckDBWarehouse
                 "read-only, like any BI tool, so it shows exactly the published version.",
 )
 def retention_report(context: dg.AssetExecutionContext, serving: ServingStore, report: RetentionReport,
-                     prediction_settings: PredictionSettings, warehouse: DuckDBWarehouse,
-                     dbt: RetentionDbtCliResource, mart_settings: MartSettings) -> dg.MaterializeResult:
+                     prediction_settings: PredictionSettings, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
     built = build_report(serving.path, report.path, prediction_settings.horizon_months)
     context.log.info(f"report of run {built.run_id} written to {built.path}")
-    # The last step: the run has built, checked, published and reported everything from these inputs,
-    # and the next run with the same inputs has nothing to do (orchestration/assets/model_state.py).
+    # The last step: when this run built the model layers, it has now built, checked, published and reported
+    # everything from their inputs, and a run with the same inputs has nothing to do (assets/model_state.py).
     with warehouse.connect() as con:
-        remember_complete(con, model_inputs(con, dbt, mart_settings, prediction_settings, serving))
+        finish_building(con, context.run.run_id)
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(built.path)),
         "charts": dg.MetadataValue.json(built.chart_ids),

@@ -7,6 +7,7 @@ in the run that holds the warehouse, like the assets.
 import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity, staging_model
+from orchestration.resources.marts import MartSettings
 from orchestration.resources.warehouse import DuckDBWarehouse
 from quality.reconciliation import TABLE, reconcile, record
 from quality.rules.staging import STAGING_SCHEMA
@@ -22,10 +23,10 @@ def build_reconciliation_check(entity: Entity) -> dg.AssetChecksDefinition:
         description=f"Rows received in raw.{entity.name} = rows in staging + quarantined + exact duplicates + "
                     f"superseded versions; the counts of every run are appended to {TABLE}. Blocking.",
     )
-    def reconciles_with_raw(context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
-                            ) -> dg.AssetCheckResult:
+    def reconciles_with_raw(context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse,
+                            mart_settings: MartSettings) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
-            counts = reconcile(con, entity)
+            counts = reconcile(con, entity, recount=mart_settings.full_refresh)
             record(con, context.run.run_id, counts)
         return dg.AssetCheckResult(
             passed=counts.balances,

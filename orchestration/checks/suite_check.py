@@ -59,6 +59,10 @@ def build_suite_check(
                 new = examines.rows(con, name, fingerprint, everything=mart_settings.full_refresh)
             query, sliced = new.query, new.described
             if new.rows == 0:
+                # Nothing to examine: the watermark moves on (a check that has passed and sees no change
+                # must not hold back the pruning of the change log).
+                with warehouse.connect() as con:
+                    examines.examined(con, name, fingerprint)
                 return dg.AssetCheckResult(
                     passed=True, severity=severity, metadata={"table": relation, **sliced},
                     description=f"{name} on {relation}: no rows new to this check since it last examined them")

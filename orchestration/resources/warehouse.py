@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 from ingestion.raw.manifest import landed_contents
 from orchestration.runs import lock
 from orchestration.runs.dead_runs import mark_dead_runs_failed, process_tags
+from orchestration.runs.nothing_new import NOTHING_NEW_RUNS
 from orchestration.runs.report import outcome_of, run_events, write_landed_record, write_run_report
 from orchestration.summary import format_summary, warehouse_summary
 
@@ -64,6 +65,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         run = context.run
         if run is None:
             return
+        NOTHING_NEW_RUNS.clear()  # a new run of this process: nothing is known to be new or not yet
         holder = lock.Holder.this_process(run.run_id, entry_point(run))
         # Tagged before waiting, so that a run killed while it waits is recognised too.
         context.instance.add_run_tags(run.run_id, process_tags(self.path, holder))

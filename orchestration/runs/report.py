@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from orchestration.atomic_files import write_text_atomically
+from orchestration.runs.nothing_new import NOTHING_NEW
 
 if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo
@@ -28,7 +29,7 @@ INTERRUPTED = ("interrupted (Ctrl-C or SIGTERM) before it finished; readers keep
                "and the next run starts from the data as it is")
 
 
-NOTHING_NEW = ("nothing new since the last complete run: staging, the marts, their checks, the publication and the "
+NOTHING_NEW_NOTE = ("nothing new since the last complete run: staging, the marts, their checks, the publication and the "
                "report were left as they are ({skipped} steps skipped); readers keep the published version")
 
 
@@ -113,9 +114,9 @@ def outcome_of(run_id: str, events: list[dg.DagsterEvent], success: bool, summar
     passed = sum(1 for e in evaluations if e.passed)
     failed = sum(1 for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR)
     skipped = sum(1 for e in events if e.event_type == dg.DagsterEventType.STEP_SKIPPED)
-    # In a successful run, skipped steps mean the model layers had nothing to do (a failed blocking
-    # check skips steps too, but then the run has failed).
-    notes = [NOTHING_NEW.format(skipped=skipped)] if success and skipped else []
+    nothing_new = any(e.event_type == dg.DagsterEventType.ASSET_OBSERVATION
+                      and NOTHING_NEW in e.event_specific_data.asset_observation.metadata for e in events)
+    notes = [NOTHING_NEW_NOTE.format(skipped=skipped)] if success and nothing_new else []
     return RunOutcome(run_id, success, failure_messages(events), passed, failed,
                       datetime.now(timezone.utc).isoformat(timespec="seconds"), summary,
                       notes=notes, warnings=warning_messages(events))

@@ -12,7 +12,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ forget_changed_keys(['orders', 'order_items'], 'order_id', reporting_currency_moved()) }}",
-    post_hook="{{ record_consumed_changes() }}",
+    post_hook="{{ record_consumed_changes(['stg_orders__orders', 'stg_orders__order_items']) }}",
 ) }}
 
 {#- Named on every parse, so that dbt knows the dependency also when the filter is not rendered. -#}
