@@ -127,8 +127,10 @@ def test_a_run_killed_in_a_step_or_while_publishing_never_blocks_the_next(tmp_pa
     assert lock_path(data / "warehouse.duckdb").read_text() == ""  # released
 
     # 2. SIGKILL to the run's process alone while dbt builds the marts: its dbt process goes on, and the
-    # next run stops it (the killed run had noted it) before it opens the warehouse...
-    second = start(["run"], env, tmp_path / "parent_killed.log")
+    # next run stops it (the killed run had noted it) before it opens the warehouse... (--full-refresh: with
+    # nothing new since the last complete run, a run would skip the model steps. The killed run leaves its
+    # build incomplete, so the next run builds and publishes although nothing is new.)
+    second = start(["run", "--full-refresh"], env, tmp_path / "parent_killed.log")
     wait_until(lambda: "dbt_marts - Running dbt command" in (tmp_path / "parent_killed.log").read_text())
     wait_until(lambda: json.loads(lock_path(data / "warehouse.duckdb").read_text()).get("children", [])[1:])
     os.kill(second.pid, signal.SIGKILL)
