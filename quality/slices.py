@@ -48,6 +48,7 @@ class SliceRows:
     query: str | None
     rows: int
     described: dict[str, int]
+    loads: tuple[str, ...] = ()  # NewLoads: the loads the rows belong to
 
 
 class NewLoads:
@@ -55,7 +56,6 @@ class NewLoads:
 
     def __init__(self, entity: Entity) -> None:
         self.entity = entity
-        self._loads: list[str] = []
 
     def rows(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, everything: bool) -> SliceRows:
         """The rows of the loads to examine (all current loads with `everything`)."""
@@ -65,23 +65,23 @@ class NewLoads:
             "WHERE check_name = $check AND rules_fingerprint = $fingerprint)")
         parameters = {"entity": self.entity.name} | ({} if everything else {"check": check_name,
                                                                               "fingerprint": fingerprint})
-        self._loads = [load_id for (load_id,) in con.execute(
+        loads = tuple(load_id for (load_id,) in con.execute(
             f"SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity{seen} ORDER BY load_id",
-            parameters).fetchall()]
-        quoted = ", ".join("'" + load_id.replace("'", "''") + "'" for load_id in self._loads) or "NULL"
+            parameters).fetchall())
+        quoted = ", ".join("'" + load_id.replace("'", "''") + "'" for load_id in loads) or "NULL"
         query = f"SELECT * FROM {self.entity.current_raw_table} WHERE _load_id IN ({quoted})"
         (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS new_rows").fetchone()
-        return SliceRows(query, rows, {"loads examined": len(self._loads), "rows examined": rows})
+        return SliceRows(query, rows, {"loads examined": len(loads), "rows examined": rows}, loads)
 
-    def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str) -> None:
-        """Record the loads of the last `rows` as examined with these rules."""
+    def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, new: SliceRows) -> None:
+        """Record the loads of `new` (what `rows` returned) as examined with these rules."""
         ensure_checked_loads(con)
         # Loads a newer file version replaced (or `retention forget` removed) need no record any more.
         con.execute(f"DELETE FROM {CHECKED_LOADS_TABLE} WHERE check_name = ? AND (load_id IN "
                     f"(SELECT unnest(?::VARCHAR[])) OR load_id NOT IN (SELECT load_id FROM {CURRENT_LOADS_VIEW}))",
-                    [check_name, self._loads])
+                    [check_name, list(new.loads)])
         con.execute(f"INSERT INTO {CHECKED_LOADS_TABLE} SELECT ?, unnest(?::VARCHAR[]), ?",
-                    [check_name, self._loads, fingerprint])
+                    [check_name, list(new.loads), fingerprint])
 
 
 def ensure_checked_loads(con: duckdb.DuckDBPyConnection) -> None:
@@ -123,7 +123,7 @@ class ChangedKeys:
         (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS changed_rows").fetchone()
         return SliceRows(query, rows, {"rows examined": rows})
 
-    def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str) -> None:
+    def examined(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, new: SliceRows) -> None:
         """Move the check's watermark past every change so far that the staging models (its own and its
         parents') have applied (call only once the check passed)."""
         models = (self.relation, *(staging_relation(ENTITIES[parent]) for _, parent in self.entity.references))

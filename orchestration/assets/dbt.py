@@ -97,8 +97,8 @@ def build_dbt_assets(name: str, select: str, exclude: str | None = None,
                     start_building(con, context.run.run_id, inputs)
             if unchanged:
                 NOTHING_NEW_RUNS.add(context.run.run_id)
-                context.log_event(dg.AssetObservation(asset_key=min(context.selected_asset_keys, key=lambda k: k.to_user_string()),
-                                                      metadata={NOTHING_NEW: True}))
+                first_key = min(context.selected_asset_keys, key=lambda key: key.to_user_string())
+                context.log_event(dg.AssetObservation(asset_key=first_key, metadata={NOTHING_NEW: True}))
                 context.log.info(f"{name}: nothing new since the last complete run (no new data, the same "
                                  "definitions, settings and code): staging, marts, their checks, the publication "
                                  "and the report stay as they are")

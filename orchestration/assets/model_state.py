@@ -12,11 +12,14 @@ one hash, the *model inputs*: the latest batch of the change log (every
 load and every key whose outcome changed logs one), the dbt definitions'
 fingerprint (models, macros, seeds, dbt_project.yml, the vars a run
 overrides, the PII key as an HMAC), the as-of date when one is set, the
-settings of the predictions, the publication and the report, and the
-project's own Python code. The report, the last step of a run, records it
-once everything before it has succeeded; a run skips only when its inputs
-equal the recorded ones. So a run killed while publishing, a failed check or
-a partial run (the UI materialising a few assets) records nothing, and the
+settings of the predictions and of the publication, the project's own
+Python code, the dbt data tests and the engines' versions. The first model
+step that builds records them as pending for its run (and forgets the last
+complete ones); the report, the last step, promotes them to complete only
+in that same run. A run skips only when its inputs equal the complete ones
+and the serving file holds that run's publication. So a run killed while
+publishing, a failed check, or a run of a few assets picked in the UI
+(which has no pending record of its own) leaves nothing complete, and the
 next run does the work again. `retention run --full-refresh` never skips.
 """
 

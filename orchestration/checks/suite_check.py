@@ -62,7 +62,7 @@ def build_suite_check(
                 # Nothing to examine: the watermark moves on (a check that has passed and sees no change
                 # must not hold back the pruning of the change log).
                 with warehouse.connect() as con:
-                    examines.examined(con, name, fingerprint)
+                    examines.examined(con, name, fingerprint, new)
                 return dg.AssetCheckResult(
                     passed=True, severity=severity, metadata={"table": relation, **sliced},
                     description=f"{name} on {relation}: no rows new to this check since it last examined them")
@@ -75,7 +75,7 @@ def build_suite_check(
         # A blocking check that failed examines the same rows again next run.
         if examines is not None and (outcome.success or severity != dg.AssetCheckSeverity.ERROR):
             with warehouse.connect() as con:
-                examines.examined(con, name, fingerprint)
+                examines.examined(con, name, fingerprint, new)
         metadata = {
             "table": relation,
             **sliced,

@@ -29,8 +29,9 @@ INTERRUPTED = ("interrupted (Ctrl-C or SIGTERM) before it finished; readers keep
                "and the next run starts from the data as it is")
 
 
-NOTHING_NEW_NOTE = ("nothing new since the last complete run: staging, the marts, their checks, the publication and the "
-               "report were left as they are ({skipped} steps skipped); readers keep the published version")
+NOTHING_NEW_NOTE = ("nothing new since the last complete run: staging, the marts, their checks, the publication "
+                    "and the report were left as they are ({skipped} steps skipped); readers keep the published "
+                    "version")
 
 
 @dataclass(frozen=True)
