@@ -9,10 +9,12 @@ again next time). New rules or new definitions (another fingerprint) and
 
 - `NewLoads`: a load examined once is not examined again
   (`quality._checked_loads`). Most raw rules judge a row by itself and its
-  file; the few whose verdict can change later (a reference whose parent
-  arrives or leaves, a timestamp no longer in the future) are judged again
-  every run by the quarantine, whose bad-share check covers all of it: this
-  check reports what each load brought when it arrived.
+  file: their verdicts were kept when the load was committed
+  (quality/verdicts.py), and the check reads them (brought up to date first); the
+  few whose verdict can change later (a reference whose parent arrives or
+  leaves, a timestamp no longer in the future) are judged again every run by
+  the quarantine, whose bad-share check covers all of it: this check reports
+  what each load brought when it arrived.
 - `ChangedKeys`: the staging rules (one row per key, references that
   resolve, one currency) can only break for keys the change log
   (ingestion/raw/changes.py) names since the check last passed, and for rows
@@ -37,6 +39,7 @@ from ingestion.raw.changes import (
 )
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
 from quality.rules.staging import staging_relation
+from quality.verdicts import ensure_verdicts
 
 CHECKED_LOADS_TABLE = "quality._checked_loads"
 
@@ -52,7 +55,8 @@ class SliceRows:
 
 
 class NewLoads:
-    """The rows of the current loads of an entity that the check has not examined with these rules."""
+    """The rows of the current loads of an entity that the check has not examined with these rules
+    (whose kept verdicts, quality/verdicts.py, are brought up to date first)."""
 
     def __init__(self, entity: Entity) -> None:
         self.entity = entity
@@ -60,6 +64,7 @@ class NewLoads:
     def rows(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, everything: bool) -> SliceRows:
         """The rows of the loads to examine (all current loads with `everything`)."""
         ensure_checked_loads(con)
+        ensure_verdicts(con, self.entity)
         seen = "" if everything else (
             f" AND load_id NOT IN (SELECT load_id FROM {CHECKED_LOADS_TABLE} "
             "WHERE check_name = $check AND rules_fingerprint = $fingerprint)")

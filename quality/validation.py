@@ -90,13 +90,15 @@ def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit:
                     memory_limit: str | None = None) -> dict[str, list]:
     """A few rows breaking each rule, as {column: value} with file and row where the table has lineage.
 
-    Read-only DuckDB queries; rules without failures are left out.
+    Read-only DuckDB queries; rules without failures are left out; the first rows in file and row order.
     """
     samples = {}
     config = {"memory_limit": memory_limit} if memory_limit else {}
     with duckdb.connect(str(warehouse), read_only=True, config=config) as con:
         for rule in rules:
-            result = con.execute(f"SELECT * FROM ({rule.unexpected_rows_query(relation)}) AS broken LIMIT {int(limit)}")
+            # In a stable order (raw rows by file, then row): the same failures show the same examples.
+            result = con.execute(f"SELECT * FROM ({rule.unexpected_rows_query(relation)}) AS broken "
+                                 f"ORDER BY ALL LIMIT {int(limit)}")
             names = [d[0] for d in result.description]
             rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
             if rows:

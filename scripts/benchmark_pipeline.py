@@ -207,7 +207,8 @@ def start_over(data_dir: Path) -> None:
     from ingestion.demo.next_day import DAY_PREFIX
 
     for path in data_dir.glob("warehouse.duckdb*"):
-        path.unlink()
+        # DuckDB's spill directory (warehouse.duckdb.tmp) is a folder.
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
     for folder in ("serving", "report", "runs", "data_docs", ".dagster"):
         shutil.rmtree(data_dir / folder, ignore_errors=True)
     for path in (data_dir / "landing").glob(f"*/{DAY_PREFIX}*"):

@@ -1,10 +1,13 @@
 """Daily landing files, by hand, for the incremental tests (quarantine, and the dbt models after it).
 
-Ten days: an orphan order whose customer arrives the next day, an order
+Twelve days: an orphan order whose customer arrives the next day, an order
 file sent again with other content, lines arriving after their order, a
 customer file version that drops a customer, a line with a bad quantity, an
 order whose only line leaves when its file is sent again, a customer's new
-version with a survey answer and an interaction, and a day with nothing new.
+version with a survey answer and an interaction, an order that moves to
+another customer while the latest order arrives, the first order arriving
+last (every period index shifts), T moving back and forth over an order
+nobody changed, and a day with nothing new.
 Each day lists the files written that day (path under the landing dir ->
 content) and the keys the quarantine update logs per entity, worked out by
 hand. Files are named so that their sorted order is the order they arrived
@@ -30,9 +33,10 @@ def customer(customer_id: str) -> str:
     return f"{customer_id},,,,,,CN,Shanghai,web,Ann,2024-01-01T00:00:00Z,2024-01-01T00:00:00Z\n"
 
 
-def order(order_id: str, customer_id: str, status: str = "completed", total: str = "10.00") -> str:
-    """An order row of the orders export, placed on 2024-02-01."""
-    return f"{order_id},{customer_id},2024-02-01T10:00:00Z,{status},CNY,0,{total},online\n"
+def order(order_id: str, customer_id: str, status: str = "completed", total: str = "10.00",
+          placed: str = "2024-02-01") -> str:
+    """An order row of the orders export, placed on `placed` at 10:00 UTC."""
+    return f"{order_id},{customer_id},{placed}T10:00:00Z,{status},CNY,0,{total},online\n"
 
 
 # Day -> files written that day, and the change-log keys the quarantine update logs per entity.
@@ -61,8 +65,18 @@ DAYS: list[tuple[dict[str, str], dict[str, set[str | None]]]] = [
       "survey_responses/s1.csv": SURVEYS + "R1,C1,nps,9,2024-02-02T00:00:00Z,good\n",
       "interactions/n1.csv": INTERACTIONS + "N1,C1,2024-02-03T00:00:00Z,call,closed,hello\n"},
      {"customers": {"C1"}, "survey_responses": {"R1"}, "interactions": {"N1"}}),  # C1's new version
+    ({"orders/o1.csv": ORDERS + order("O1", "C1", "refunded") + order("O2", "C1")  # O2 moves from C9 to C1
+      + order("O3", "C2", total=""),
+      "orders/o5.csv": ORDERS + order("O5", "C9", placed="2024-03-05")},  # the latest order: T moves forward
+     {"orders": {"O1", "O2", "O3", "O5"}}),
+    ({"customers/c4.csv": CUSTOMERS + customer("C3"),                     # a new customer's first order is
+      "orders/o6.csv": ORDERS + order("O6", "C3", placed="2024-01-15")},  # the first of all: periods shift
+     {"customers": {"C3"}, "orders": {"O6"}}),
     ({}, {}),                                                                    # nothing new
 ]
+# Days built with an as-of date (dbt var as_of_date): T moves back over O5, which did not change, and
+# forward again the next day (the date no longer set).
+AS_OF_DATES = {11: "2024-02-15"}
 
 
 def write_day(landing: Path, files: dict[str, str]) -> None:

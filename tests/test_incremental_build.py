@@ -6,8 +6,9 @@ updated, the incremental staging models redoing the changed keys). After
 each day a second warehouse is built from nothing from the same landing
 files (all loaded at once, quarantine rebuilt, every model built whole),
 and every staging table must hold exactly the same rows in both;
-reconciliation must balance. The incremental models (staging and
-int_order_amounts) are built and compared every day. On the last day both
+reconciliation must balance. The incremental models (staging,
+int_order_amounts and the customer activity per period, with what they read)
+are built and compared every day, one day with an as-of date set. On the last day both
 build every model, and every table of staging, intermediate and marts must
 be equal. (The other intermediate models and marts are tables or views
 rebuilt from those on every run: equal inputs make them equal on every day,
@@ -17,6 +18,7 @@ day proves that a key nobody touched is not rewritten.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -33,15 +35,17 @@ from orchestration.settings import DBT_PROJECT_DIR
 from quality.quarantine import ensure_quarantine_tables, rebuild_quarantine, update_quarantine
 from quality.reconciliation import KEY_COUNTS_TABLE, key_counts_query, reconcile
 from tests.fixtures import TEST_PII_KEY
-from tests.incremental_days import DAYS, write_day
+from tests.incremental_days import AS_OF_DATES, DAYS, write_day
 
-# Every day: the incremental models (staging, the order amounts) and what they read.
-INCREMENTAL = "path:models/staging path:seeds int_reporting_currency int_order_amounts"
+# Every day: the incremental models (staging, the order amounts, the customer activity) and what they read.
+INCREMENTAL = ("path:models/staging path:seeds int_reporting_currency int_order_amounts int_orders int_as_of_date "
+               "int_period_spine int_customer_activity_by_period")
 EVERYTHING = "path:models path:seeds"
 BUILT_SCHEMAS = ("staging", "intermediate", "marts", "restricted")
 
 
-def build(warehouse: Path, target: Path, select: str, manifests: dict[Path, Manifest]) -> None:
+def build(warehouse: Path, target: Path, select: str, manifests: dict[Path, Manifest],
+          as_of_date: str | None = None) -> None:
     """Build the selected dbt models and seeds in `warehouse`; not the data tests, which other tests run.
 
     In this process (dbt's programmatic runner), with the project parsed
@@ -55,7 +59,8 @@ def build(warehouse: Path, target: Path, select: str, manifests: dict[Path, Mani
         if warehouse not in manifests:
             manifests[warehouse] = dbtRunner().invoke(["parse", *options]).result
         result = dbtRunner(manifest=manifests[warehouse]).invoke(
-            ["build", "--select", select, "--exclude", "resource_type:test", "--no-write-json", *options])
+            ["build", "--select", select, "--exclude", "resource_type:test", "--no-write-json",
+             *(["--vars", json.dumps({"as_of_date": as_of_date})] if as_of_date else []), *options])
     # dbt-duckdb keeps its database open for the next invocation: close it, so this process can open the file.
     if DuckDBConnectionManager._ENV is not None:
         DuckDBConnectionManager._ENV.close()
@@ -70,7 +75,8 @@ def built_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
         f"AND table_schema IN {BUILT_SCHEMAS} ORDER BY 1, 2", [catalog]).fetchall()]
 
 
-def rebuilt_from_scratch(landing: Path, directory: Path, select: str, manifests: dict[Path, Manifest]) -> Path:
+def rebuilt_from_scratch(landing: Path, directory: Path, select: str, manifests: dict[Path, Manifest],
+                         as_of_date: str | None = None) -> Path:
     """A warehouse built from nothing from the landing files as they are now; return its path."""
     warehouse = directory / "rebuild.duckdb"
     warehouse.unlink(missing_ok=True)
@@ -81,7 +87,7 @@ def rebuilt_from_scratch(landing: Path, directory: Path, select: str, manifests:
         for entity in ENTITIES.values():
             rebuild_quarantine(con, entity)
         write_empty_tables(con)
-    build(warehouse, directory / "rebuild_target", select, manifests)
+    build(warehouse, directory / "rebuild_target", select, manifests, as_of_date)
     return warehouse
 
 
@@ -115,7 +121,7 @@ def test_incremental_models_equal_a_full_rebuild_after_every_day(tmp_path: Path)
                 # Day 3 touches orders only: a customer row is marked by hand (in a lineage column, which no
                 # later model reads), and must still be marked after the build: a rebuild would write it anew.
                 con.execute("UPDATE staging.stg_crm__customers SET _source_file = 'marked' WHERE customer_id = 'C1'")
-        build(warehouse, tmp_path / "target", select, manifests)
+        build(warehouse, tmp_path / "target", select, manifests, AS_OF_DATES.get(day))
         with duckdb.connect(str(warehouse)) as con:
             if day == 3:
                 assert con.execute("SELECT _source_file FROM staging.stg_crm__customers WHERE customer_id = 'C1'"
@@ -131,16 +137,16 @@ def test_incremental_models_equal_a_full_rebuild_after_every_day(tmp_path: Path)
                     con.execute(f"SELECT sum(accepted_rows), sum(versions), sum(distinct_keys) FROM "
                                 f"({key_counts_query(entity, None)})").fetchone(), f"day {day}: {entity.name}"
 
-        rebuild = rebuilt_from_scratch(landing, tmp_path, select, manifests)
+        rebuild = rebuilt_from_scratch(landing, tmp_path, select, manifests, AS_OF_DATES.get(day))
         assert differing_tables(warehouse, rebuild) == [], f"day {day}: these differ from a rebuild"
         with duckdb.connect(str(rebuild), read_only=True) as con:
             compared = built_tables(con, "rebuild")
 
-    # The last day compared every model, and the story reached the marts: O2 (released on day 2) is a
-    # completed order of C9 in the order fact, C1 lives in Beijing since day 9.
+    # The last day compared every model, and the story reached the marts: O2 (released on day 2, moved
+    # on day 10) is a completed order of C1 in the order fact, C1 lives in Beijing since day 9.
     assert {"staging.stg_orders__orders", "intermediate.int_orders", "marts.fct_orders", "marts.cohort_retention",
             "marts.customer_rfm", "marts.dim_customers"} <= set(compared) and len(compared) > 20
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT customer_id, order_status FROM marts.fct_orders WHERE order_id = 'O2'"
-                           ).fetchone() == ("C9", "completed")
+                           ).fetchone() == ("C1", "completed")
         assert con.execute("SELECT city FROM marts.dim_customers WHERE customer_id = 'C1'").fetchone() == ("Beijing",)

@@ -12,12 +12,16 @@ from ingestion.contract import ENTITIES
 from ingestion.demo import generate_demo_data
 from orchestration.assets.crm import raw_customers
 from orchestration.assets.orders import raw_orders
+from orchestration.assets.quarantine import quarantine_assets
 from orchestration.checks.raw_rules import build_raw_rules_check
 from orchestration.resources import build_resources
 from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
 from quality.suites import raw_suite
 from tests.fixtures import write_more_orders
 from tests.mart_fixture import load_raw
+
+quarantine_customers, quarantine_orders = (next(a for a in quarantine_assets if a.key.path[-1] == name)
+                                           for name in ("customers", "orders"))
 
 # rule name -> the generator's defect kinds whose counts it must find (summed).
 RULE_FINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -150,24 +154,28 @@ def test_the_raw_check_reports_counts_and_failing_values_in_dagster(settings, ti
         "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
         "O90,C1,not-a-date,paid,CNY,0,10.00,app\n"
         "O91,C1,2024-05-01T10:00:00Z,paid,CNY,-5.00,10.00,app\n"
-        "O92,C1,2024-05-02T10:00:00Z,teleported,CNY,0,10.00,app\n",
+        "O92,C1,2024-05-02T10:00:00Z,teleported,CNY,0,10.00,app\n"
+        "O93,C404,2024-05-03T10:00:00Z,paid,CNY,0,10.00,app\n",
         encoding="utf-8",
     )
     check = build_raw_rules_check(ENTITIES["orders"])
-    # Two bad rows of three would be refused at the default 1% limit (see test_quality_gates); here the check is tested.
+    # Three bad rows of four would be refused at the default 1% limit (see test_quality_gates); here the check is
+    # tested. It reports the verdicts kept at load and, for the orphan (a reference), the quarantine's.
     resources = build_resources(dataclasses.replace(settings, max_bad_share=1.0))
-    result = dg.materialize([raw_customers, raw_orders, check], resources=resources)
+    result = dg.materialize([raw_customers, raw_orders, quarantine_customers, quarantine_orders, check],
+                            resources=resources)
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
     metadata = {key: value.value for key, value in evaluation.metadata.items()}
     assert metadata["unexpected rows"] == {"orders.ordered_at_parses": 1, "orders.order_discount_not_negative": 1,
-                                           "orders.status_mapped": 1}
+                                           "orders.status_mapped": 1, "orders.customer_id_known": 1}
     assert metadata["failing rows (sample)"] == {
         "orders.ordered_at_parses": [{"file": "orders/late.csv", "row": 1, "ordered_at": "not-a-date"}],
         "orders.order_discount_not_negative": [{"file": "orders/late.csv", "row": 2, "order_discount": "-5.00"}],
         "orders.status_mapped": [{"file": "orders/late.csv", "row": 3, "status": "teleported"}],
+        "orders.customer_id_known": [{"file": "orders/late.csv", "row": 4, "customer_id": "C404"}],
     }
-    assert metadata["expectations failed"] == 3
+    assert metadata["expectations failed"] == 4
     assert ("raw.orders__current: 1 rows: ordered_at is not a timestamp; "
             "e.g. {'file': 'orders/late.csv', 'row': 1, 'ordered_at': 'not-a-date'}") in metadata["summary"]
     assert metadata["data docs"].endswith("/data/data_docs/index.html")

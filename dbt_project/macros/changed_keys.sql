@@ -28,14 +28,22 @@
     (default: this model's entity) are the entities whose changes count. -#}
 {% macro is_changed_key(key_expression, entities=none) -%}
     {%- set changes = source('change_log', 'changed_keys') -%}
-    {%- set since = consumed_change_seq() -%}
     {%- set entity_list = quoted_list(entities or [change_entity()]) -%}
     (
-        {{ since }} is null
-        or exists (select 1 from {{ changes }}
-                   where entity in ({{ entity_list }}) and key_value is null and change_seq > {{ since }})
+        {{ every_key_changed(entities) }}
         or {{ key_expression }} in (select key_value from {{ changes }}
-                                    where entity in ({{ entity_list }}) and change_seq > {{ since }})
+                                    where entity in ({{ entity_list }}) and change_seq > {{ consumed_change_seq() }})
+    )
+{%- endmacro %}
+
+{#- SQL: true when every key changed since this model's watermark (or it has none). -#}
+{% macro every_key_changed(entities=none) -%}
+    {%- set since = consumed_change_seq() -%}
+    (
+        {{ since }} is null
+        or exists (select 1 from {{ source('change_log', 'changed_keys') }}
+                   where entity in ({{ quoted_list(entities or [change_entity()]) }})
+                   and key_value is null and change_seq > {{ since }})
     )
 {%- endmacro %}
 

@@ -9,13 +9,16 @@ forgotten file): its readers rebuild the entity whole.
 
 The key of an entity is its first key column as the raw rules compare it
 (trimmed, empty = NULL): an order line's change is logged under its order.
+One entry is not a raw entity: `order_customers`, the customers whose orders
+int_order_amounts redid (before and after), logged by that model's hooks for
+the customer-level models (macros/changed_customers.sql).
 
 Readers remember the last `change_seq` they consumed in
 `raw._consumed_changes` and read only later batches; batches that every
 reader has consumed are pruned. The readers: each entity's quarantine
 (which reads its parents' changes), the incremental dbt models
-(macros/changed_keys.sql: the staging models and int_order_amounts, named by
-their table), the staging checks (`check staging_rules <model>`,
+(macros/changed_keys.sql: the staging models, int_order_amounts and the
+customer-level models, named by their table), the staging checks (`check staging_rules <model>`,
 quality/slices.py) and the reconciliation (`reconciliation <entity>`).
 Readers of tables another reader keeps up to date consume at most what that
 one has (`mark_changes_consumed(applied_by=...)`).
@@ -29,9 +32,14 @@ from __future__ import annotations
 
 import duckdb
 
+from ingestion.contract import ENTITIES
+
 CHANGES_TABLE = "raw._changed_keys"
 CONSUMED_TABLE = "raw._consumed_changes"
 DEFINITIONS_TABLE = "raw._built_definitions"
+# Per customer-level incremental model: the as-of date and period origins its rows were built for
+# (macros/changed_customers.sql).
+BOUNDS_TABLE = "raw._built_bounds"
 
 
 def ensure_change_log(con: duckdb.DuckDBPyConnection) -> None:
@@ -41,6 +49,8 @@ def ensure_change_log(con: duckdb.DuckDBPyConnection) -> None:
                 "(change_seq BIGINT NOT NULL, entity VARCHAR NOT NULL, key_value VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {CONSUMED_TABLE} (model VARCHAR NOT NULL, change_seq BIGINT NOT NULL)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (step VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {BOUNDS_TABLE} "
+                "(model VARCHAR PRIMARY KEY, as_of_date DATE, first_week DATE, first_month DATE)")
 
 
 def next_change_seq(con: duckdb.DuckDBPyConnection) -> int:
@@ -101,6 +111,18 @@ def every_key_changed_since(con: duckdb.DuckDBPyConnection, entity: str, after_s
                        "WHERE key_value IS NULL").fetchone()[0] > 0
 
 
+def latest_source_change(con: duckdb.DuckDBPyConnection) -> int:
+    """The latest batch logged for a source entity (0: none): what is new in the data.
+
+    Entries the models log themselves (`order_customers`) are not counted: a
+    run that only rebuilt its models has brought nothing new. Pruning keeps
+    this batch, so the number never falls back.
+    """
+    (seq,) = con.execute(f"SELECT coalesce(max(change_seq), 0) FROM {CHANGES_TABLE} WHERE entity IN "
+                         f"({', '.join(repr(name) for name in ENTITIES)})").fetchone()
+    return int(seq)
+
+
 def prune_consumed_changes(con: duckdb.DuckDBPyConnection) -> None:
     """Drop batches every reader has consumed (the latest batch stays, so batch numbers keep growing).
 
@@ -108,7 +130,8 @@ def prune_consumed_changes(con: duckdb.DuckDBPyConnection) -> None:
     staging model, its row in raw._consumed_changes holds pruning back (the
     log only grows, nothing is wrong) until it is deleted.
     """
-    con.execute(f"DELETE FROM {CHANGES_TABLE} WHERE change_seq < (SELECT min(change_seq) FROM {CONSUMED_TABLE})")
+    con.execute(f"DELETE FROM {CHANGES_TABLE} WHERE change_seq < (SELECT min(change_seq) FROM {CONSUMED_TABLE}) "
+                "AND change_seq < ?", [latest_source_change(con)])
 
 
 def built_fingerprint(con: duckdb.DuckDBPyConnection, step: str) -> str | None:

@@ -8,7 +8,7 @@ work: the first model step (dbt_staging) yields nothing, and Dagster skips
 every step after it, since their inputs were not produced.
 
 What the model layers' results depend on, besides the data, is summed up in
-one hash, the *model inputs*: the latest batch of the change log (every
+one hash, the *model inputs*: the latest source batch of the change log (every
 load and every key whose outcome changed logs one), the dbt definitions'
 fingerprint (models, macros, seeds, dbt_project.yml, the vars a run
 overrides, the PII key as an HMAC), the as-of date when one is set, the
@@ -32,7 +32,7 @@ from functools import cache
 
 import duckdb
 
-from ingestion.raw.changes import built_fingerprint, next_change_seq, remember_fingerprint
+from ingestion.raw.changes import built_fingerprint, latest_source_change, remember_fingerprint
 from orchestration.resources.dbt import RetentionDbtCliResource
 from orchestration.resources.marts import MartSettings
 from orchestration.resources.predictions import PredictionSettings
@@ -65,7 +65,7 @@ def model_inputs(con: duckdb.DuckDBPyConnection, dbt: RetentionDbtCliResource, m
                  prediction_settings: PredictionSettings, serving: ServingStore) -> str:
     """The hash of everything the layers after the quarantine depend on (see the module docstring)."""
     settings = {
-        "data": next_change_seq(con) - 1,
+        "data": latest_source_change(con),
         "definitions": dbt.definitions_fingerprint(mart_settings.dbt_vars()),
         "as_of_date": mart_settings.as_of_date,
         "predictions": [prediction_settings.horizon_months, prediction_settings.margin,

@@ -34,13 +34,15 @@ def build_suite_check(
     severity: dg.AssetCheckSeverity,
     columns: tuple[str, ...] = (),
     examines: Slice | None = None,
+    after: tuple[dg.AssetKey, ...] = (),
 ) -> dg.AssetChecksDefinition:
     """An asset check running the suite of `rules(mart_settings)` on `relation`; blocking when `severity` is ERROR.
 
     The rules see the deployment's mart settings (the reporting currency of the
     staging rules, say), read once into the resource. With a slice (`examines`,
     quality/slices.py), each run validates only the rows the check has not
-    examined with these rules; the whole relation without one.
+    examined with these rules; the whole relation without one. `after`: assets
+    whose tables the rules read, which the check therefore runs after.
     """
 
     @dg.asset_check(
@@ -48,6 +50,7 @@ def build_suite_check(
         name=name,
         blocking=severity == dg.AssetCheckSeverity.ERROR,
         description=description,
+        additional_deps=after,
     )
     def suite_check(warehouse: DuckDBWarehouse, quality_reports: QualityReports,
                     mart_settings: MartSettings) -> dg.AssetCheckResult:

@@ -39,6 +39,9 @@ class RowRule:
     # ever shows a name, e-mail or phone: only these columns (all when empty), minus the hidden ones.
     shown_columns: tuple[str, ...] = ()
     hidden_columns: tuple[str, ...] = ()
+    # True when the verdict can change with the clock alone (a timestamp no longer in the future):
+    # a kept verdict of such a rule is judged again (quality/verdicts.py).
+    clock_dependent: bool = False
 
     def shows(self, column: str) -> bool:
         """Whether the rows this rule returns may show `column`."""

@@ -11,21 +11,38 @@
 --   neighbours, so period retention needs no self-join.
 -- On 10 million orders this takes about two thirds of the time of one
 -- window over (grain, customer) rows that carry period_start and orders.
+-- Incremental: a run redoes only the customers whose orders changed or whose
+-- orders T moved over, all when the spine's origin moved
+-- (macros/changed_customers.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_customers() }}",
+    post_hook=["{{ record_consumed_changes() }}", "{{ record_built_bounds() }}"],
+) }}
+
+{#- Named on every parse, so that dbt knows the dependency also when the filter is not rendered. -#}
+{%- do source('change_log', 'changed_keys') -%}
+{%- do source('change_log', 'consumed_changes') -%}
+{%- do source('change_log', 'built_bounds') -%}
+{%- do ref('int_order_amounts') -%}
+{%- do ref('int_as_of_date') -%}
+
 with completed as (
 
     select customer_id, order_date, net_revenue
     from {{ ref('int_orders') }}
     where is_completed and not is_guest
+    {%- if is_incremental() %}
+        and {{ is_changed_customer('customer_id') }}
+    {%- endif %}
 
 ),
 
 first_periods as (
 
-    select
-        max(case when grain = 'week' then period_start end) as first_week,
-        max(case when grain = 'month' then period_start end) as first_month
-    from {{ ref('int_period_spine') }}
-    where period_index = 0
+    {{ period_origins() }}
 
 ),
 

@@ -6,13 +6,21 @@
 -- revenue totals, flagged is_guest, and left out of every customer-level model.
 -- Incremental: a run redoes the orders whose own rows or lines the change log
 -- names (macros/changed_keys.sql), and every order when the reporting currency
--- the amounts are in has moved; int_orders (a view) keeps those up to T.
+-- the amounts are in has moved; int_orders (a view) keeps those up to T. Its hooks
+-- log the customers of the orders it redoes, for the customer-level models
+-- (macros/changed_customers.sql).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ forget_changed_keys(['orders', 'order_items'], 'order_id', reporting_currency_moved()) }}",
-    post_hook="{{ record_consumed_changes(['stg_orders__orders', 'stg_orders__order_items']) }}",
+    pre_hook=[
+        "{{ log_order_customers(['orders', 'order_items'], reporting_currency_moved()) }}",
+        "{{ forget_changed_keys(['orders', 'order_items'], 'order_id', reporting_currency_moved()) }}",
+    ],
+    post_hook=[
+        "{{ log_order_customers(['orders', 'order_items'], after=true) }}",
+        "{{ record_consumed_changes(['stg_orders__orders', 'stg_orders__order_items']) }}",
+    ],
 ) }}
 
 {#- Named on every parse, so that dbt knows the dependency also when the filter is not rendered. -#}
