@@ -7,7 +7,7 @@ each day a second warehouse is built from nothing from the same landing
 files (all loaded at once, quarantine rebuilt, every model built whole),
 and every staging table must hold exactly the same rows in both;
 reconciliation must balance. The incremental models (staging,
-int_order_amounts and the customer activity per period, with what they read)
+int_order_amounts and the customer-level models, with what they read)
 are built and compared every day, one day with an as-of date set. On the last day both
 build every model, and every table of staging, intermediate and marts must
 be equal. (The other intermediate models and marts are tables or views
@@ -37,9 +37,9 @@ from quality.reconciliation import KEY_COUNTS_TABLE, key_counts_query, reconcile
 from tests.fixtures import TEST_PII_KEY
 from tests.incremental_days import AS_OF_DATES, DAYS, write_day
 
-# Every day: the incremental models (staging, the order amounts, the customer activity) and what they read.
+# Every day: the incremental models (staging, the order amounts, the customer-level models) and what they read.
 INCREMENTAL = ("path:models/staging path:seeds int_reporting_currency int_order_amounts int_orders int_as_of_date "
-               "int_period_spine int_customer_activity_by_period")
+               "int_period_spine int_customer_activity_by_period int_customer_orders")
 EVERYTHING = "path:models path:seeds"
 BUILT_SCHEMAS = ("staging", "intermediate", "marts", "restricted")
 

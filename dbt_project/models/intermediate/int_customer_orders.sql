@@ -1,12 +1,75 @@
 -- One row per customer with at least one completed order on or before T:
--- what CLV, RFM and the customer 360 share.
+-- what CLV, RFM, churn risk and the customer 360 share, with the median
+-- interval between the customer's purchase days (churn_risk's "overdue").
+-- Incremental: a run redoes only the customers whose orders changed or whose
+-- orders T moved over (macros/changed_customers.sql); the median, a sort of
+-- every customer's purchase days, is the costly part at scale.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_customers() }}",
+    post_hook=["{{ record_consumed_changes() }}", "{{ record_built_bounds() }}"],
+) }}
+
+{#- Named on every parse, so that dbt knows the dependency also when the filter is not rendered. -#}
+{%- do source('change_log', 'changed_keys') -%}
+{%- do source('change_log', 'consumed_changes') -%}
+{%- do source('change_log', 'built_bounds') -%}
+{%- do ref('int_order_amounts') -%}
+{%- do ref('int_as_of_date') -%}
+{%- do ref('int_period_spine') -%}
+
+with completed as (
+
+    select customer_id, order_date, ordered_at, net_revenue
+    from {{ ref('int_orders') }}
+    where is_completed and not is_guest
+    {%- if is_incremental() %}
+        and {{ is_changed_customer('customer_id') }}
+    {%- endif %}
+
+),
+
+totals as (
+
+    select
+        customer_id,
+        count(*) as orders,
+        cast(sum(net_revenue) as decimal(18, 2)) as revenue,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        min(ordered_at) as first_ordered_at
+    from completed
+    group by customer_id
+
+),
+
+gaps as (
+
+    select
+        customer_id,
+        purchase_date - lag(purchase_date) over (partition by customer_id order by purchase_date) as gap_days
+    from (select distinct customer_id, order_date as purchase_date from completed) as purchase_days
+
+),
+
+intervals as (
+
+    -- median() skips the null gap before each customer's first purchase day.
+    select customer_id, median(gap_days) as median_interval_days
+    from gaps
+    group by customer_id
+
+)
+
 select
-    customer_id,
-    count(*) as orders,
-    cast(sum(net_revenue) as decimal(18, 2)) as revenue,
-    min(order_date) as first_order_date,
-    max(order_date) as last_order_date,
-    min(ordered_at) as first_ordered_at
-from {{ ref('int_orders') }}
-where is_completed and not is_guest
-group by customer_id
+    totals.customer_id,
+    totals.orders,
+    totals.revenue,
+    totals.first_order_date,
+    totals.last_order_date,
+    totals.first_ordered_at,
+    intervals.median_interval_days
+from totals
+left join intervals on totals.customer_id = intervals.customer_id

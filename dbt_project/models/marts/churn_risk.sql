@@ -8,32 +8,6 @@ with as_of as (
 
 ),
 
-purchase_days as (
-
-    select distinct customer_id, order_date as purchase_date
-    from {{ ref('int_orders') }}
-    where is_completed and not is_guest
-
-),
-
-intervals as (
-
-    select
-        customer_id,
-        max(purchase_date) as last_purchase_date,
-        -- median() skips the null gap before each customer's first purchase.
-        median(gap_days) as median_interval_days
-    from (
-        select
-            customer_id,
-            purchase_date,
-            purchase_date - lag(purchase_date) over (partition by customer_id order by purchase_date) as gap_days
-        from purchase_days
-    ) as gaps
-    group by customer_id
-
-),
-
 recent_orders as (
 
     select
@@ -48,6 +22,7 @@ recent_orders as (
     from {{ ref('int_orders') }} as orders
     cross join as_of
     where orders.is_completed and not orders.is_guest
+        and orders.order_date > as_of.as_of_date - 2 * {{ var('churn_activity_window_days') }}
     group by orders.customer_id
 
 ),
@@ -70,9 +45,9 @@ signals as (
         crm.customer_id,
         crm.account_owner,
         as_of.as_of_date,
-        intervals.last_purchase_date,
-        as_of.as_of_date - intervals.last_purchase_date as days_since_last_purchase,
-        intervals.median_interval_days,
+        purchases.last_order_date as last_purchase_date,
+        as_of.as_of_date - purchases.last_order_date as days_since_last_purchase,
+        purchases.median_interval_days,
         coalesce(recent_orders.orders_last_window, 0) as orders_last_window,
         coalesce(recent_orders.orders_window_before, 0) as orders_window_before,
         latest_nps.score as latest_nps_score,
@@ -80,8 +55,8 @@ signals as (
         predictions.p_alive,
         predictions.predicted_clv,
         coalesce(
-            as_of.as_of_date - intervals.last_purchase_date
-                > {{ var('churn_interval_multiple') }} * intervals.median_interval_days,
+            as_of.as_of_date - purchases.last_order_date
+                > {{ var('churn_interval_multiple') }} * purchases.median_interval_days,
             false
         ) as is_overdue,
         coalesce(recent_orders.orders_window_before, 0) > 0
@@ -93,7 +68,8 @@ signals as (
         coalesce(predictions.p_alive < {{ var('churn_p_alive_threshold') }}, false) as is_unlikely_alive
     from {{ ref('stg_crm__customers') }} as crm
     cross join as_of
-    left join intervals on crm.customer_id = intervals.customer_id
+    -- The customer's purchase days: the last one and the median interval between them.
+    left join {{ ref('int_customer_orders') }} as purchases on crm.customer_id = purchases.customer_id
     left join recent_orders on crm.customer_id = recent_orders.customer_id
     left join {{ ref('int_customer_latest_nps') }} as latest_nps on crm.customer_id = latest_nps.customer_id
     left join complaints on crm.customer_id = complaints.customer_id
