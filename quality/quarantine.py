@@ -248,11 +248,13 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
     current = entity.current_raw_table
     candidates = [f"SELECT _load_id, _row_number FROM {raw} WHERE _load_id IN (SELECT load_id FROM _new_loads)",
                   f"SELECT _load_id, _row_number FROM {table}"]
-    for column, parent in entity.references:
-        candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {key_text(column)} IN "
-                          f"({changed_keys_since(parent, judged_seq)})")
+    # Rows naming a changed parent key, and orders whose lines changed: one pass over the current rows.
+    touched = [f"{key_text(column)} IN ({changed_keys_since(parent, judged_seq)})"
+               for column, parent in entity.references]
     if name == "orders":
-        candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {key} IN ({touched_order_ids()})")
+        touched.append(f"{key} IN ({touched_order_ids()})")
+    if touched:
+        candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {' OR '.join(touched)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _rejudge AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(candidates)
                 + f") AS c WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = '{name}')")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_rows AS SELECT c.* FROM {current} AS c "

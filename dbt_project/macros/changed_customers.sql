@@ -103,3 +103,22 @@
     from {{ ref('int_as_of_date') }} as as_of
     cross join ({{ period_origins() }}) as origins
 {%- endmacro %}
+
+{#- The configuration of a customer-level incremental model (see the top of this file): call it
+    first in the model. The change log, the bounds and what the filter reads are named on every
+    parse, so that dbt knows the dependencies also when the filter is not rendered. -#}
+{% macro customer_incremental_config() -%}
+    {{- config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ forget_changed_customers() }}",
+        post_hook=["{{ record_consumed_changes() }}", "{{ record_built_bounds() }}"],
+    ) -}}
+    {%- do source('change_log', 'changed_keys') -%}
+    {%- do source('change_log', 'consumed_changes') -%}
+    {%- do source('change_log', 'built_bounds') -%}
+    {%- do ref('int_order_amounts') -%}
+    {%- do ref('int_as_of_date') -%}
+    {%- do ref('int_period_spine') -%}
+{%- endmacro %}

@@ -43,11 +43,13 @@ def reference_rules(entity: Entity) -> list[RowRule]:
         parent = ENTITIES[parent_name]
         (parent_key,) = parent.key_columns
         empty = "false" if column in entity.nullable_columns else f"{column} IS NULL"
+        # Only the parent keys the checked rows name are looked up: a day's changed rows then probe
+        # ten million parents instead of collecting all their keys.
         rules.append(RowRule(
             f"{staging_model(entity)}.{column}_resolves", staging_model(entity), column,
             f"{column} names no row of {staging_relation(parent)}",
             f"{empty} OR {column} NOT IN (SELECT {parent_key} FROM {staging_relation(parent)} "
-            f"WHERE {parent_key} IS NOT NULL)",
+            f"WHERE {parent_key} IN (SELECT {column} FROM {{batch}}))",
         ))
     return rules
 

@@ -4,21 +4,7 @@
 -- Incremental: a run redoes only the customers whose orders changed or whose
 -- orders T moved over (macros/changed_customers.sql); the median, a sort of
 -- every customer's purchase days, is the costly part at scale.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_customers() }}",
-    post_hook=["{{ record_consumed_changes() }}", "{{ record_built_bounds() }}"],
-) }}
-
-{#- Named on every parse, so that dbt knows the dependency also when the filter is not rendered. -#}
-{%- do source('change_log', 'changed_keys') -%}
-{%- do source('change_log', 'consumed_changes') -%}
-{%- do source('change_log', 'built_bounds') -%}
-{%- do ref('int_order_amounts') -%}
-{%- do ref('int_as_of_date') -%}
-{%- do ref('int_period_spine') -%}
+{{ customer_incremental_config() }}
 
 with completed as (
 
