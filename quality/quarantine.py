@@ -169,7 +169,12 @@ def kept_build_sides(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
-        con.execute("SET disabled_optimizers = ?", [disabled or ""])
+        try:
+            con.execute("SET disabled_optimizers = ?", [disabled or ""])
+        except duckdb.Error:
+            # A failed statement aborted the load's transaction, which refuses even SET: the statement's own
+            # error is the one to report (the loader rolls back); the setting only shapes plans.
+            pass
 
 
 def rebuild_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, int]:

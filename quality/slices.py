@@ -38,6 +38,8 @@ from ingestion.raw.changes import (
     remember_fingerprint,
 )
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
+from quality.quarantine import JUDGED_LOADS_TABLE as QUARANTINE_JUDGED_LOADS
+from quality.quarantine import ensure_quarantine_tables
 from quality.rules.staging import staging_relation
 from quality.verdicts import ensure_verdicts
 
@@ -55,8 +57,13 @@ class SliceRows:
 
 
 class NewLoads:
-    """The rows of the current loads of an entity that the check has not examined with these rules
-    (whose kept verdicts, quality/verdicts.py, are brought up to date first)."""
+    """The rows of the current loads of an entity that the quarantine has judged and the check has not
+    examined with these rules (whose kept verdicts, quality/verdicts.py, are brought up to date first).
+
+    A load the quarantine has not judged yet (the raw asset and its check run
+    without the quarantine) waits: the check reports the quarantine's verdicts
+    on references, and would otherwise mark the load examined without them.
+    """
 
     def __init__(self, entity: Entity) -> None:
         self.entity = entity
@@ -64,6 +71,7 @@ class NewLoads:
     def rows(self, con: duckdb.DuckDBPyConnection, check_name: str, fingerprint: str, everything: bool) -> SliceRows:
         """The rows of the loads to examine (all current loads with `everything`)."""
         ensure_checked_loads(con)
+        ensure_quarantine_tables(con)
         ensure_verdicts(con, self.entity)
         seen = "" if everything else (
             f" AND load_id NOT IN (SELECT load_id FROM {CHECKED_LOADS_TABLE} "
@@ -71,7 +79,8 @@ class NewLoads:
         parameters = {"entity": self.entity.name} | ({} if everything else {"check": check_name,
                                                                               "fingerprint": fingerprint})
         loads = tuple(load_id for (load_id,) in con.execute(
-            f"SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity{seen} ORDER BY load_id",
+            f"SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity AND load_id IN "
+            f"(SELECT load_id FROM {QUARANTINE_JUDGED_LOADS} WHERE entity = $entity){seen} ORDER BY load_id",
             parameters).fetchall())
         quoted = ", ".join("'" + load_id.replace("'", "''") + "'" for load_id in loads) or "NULL"
         query = f"SELECT * FROM {self.entity.current_raw_table} WHERE _load_id IN ({quoted})"

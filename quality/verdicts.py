@@ -15,9 +15,9 @@ evaluating the rules again over the same rows:
 - the raw Great Expectations check reports it, rule by rule, with GX's
   counts and examples (`quality.quarantine.judged_rules`).
 
-Two things make a kept verdict stale, and both are handled here: new rule
-definitions (the loads are judged again: `ensure_verdicts` compares a
-fingerprint per load) and the clock (a timestamp "in the future" at load is
+Three things make a kept verdict stale, and all are handled here: new rule
+definitions or new status words in the sources file (the loads are judged
+again: `ensure_verdicts` compares a fingerprint per load) and the clock (a timestamp "in the future" at load is
 judged again every time, see `RowRule.clock_dependent`; a row cannot become
 future later, so only rows already flagged need it).
 """
@@ -32,11 +32,12 @@ import duckdb
 
 from ingestion.contract import Entity
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
+from ingestion.raw.tables import SOURCE_STATUSES_TABLE
 from quality.rules.raw import VERDICTS_TABLE, load_rules
 from quality.rules.row_rule import RowRule
 
 # Per entity and load: the load rules' fingerprint the load was judged with.
-JUDGED_LOADS_TABLE = "quarantine._verdict_loads"
+VERDICT_LOADS_TABLE = "quarantine._verdict_loads"
 # The column `with_verdicts` adds: the names of the load rules a row breaks (NULL: none).
 VERDICT_COLUMN = "_verdict_rules"
 
@@ -46,13 +47,19 @@ def ensure_verdict_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
     con.execute(f"CREATE TABLE IF NOT EXISTS {VERDICTS_TABLE} "
                 "(entity VARCHAR NOT NULL, load_id VARCHAR NOT NULL, row_number BIGINT NOT NULL, rule VARCHAR NOT NULL)")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {JUDGED_LOADS_TABLE} "
+    con.execute(f"CREATE TABLE IF NOT EXISTS {VERDICT_LOADS_TABLE} "
                 "(entity VARCHAR NOT NULL, load_id VARCHAR NOT NULL, rules_fingerprint VARCHAR NOT NULL)")
 
 
-def verdict_fingerprint(entity: Entity) -> str:
-    """A hash of the entity's load rules (names, predicates, severities): another hash means judging anew."""
+def verdict_fingerprint(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
+    """A hash of what the entity's load rules judge with: their names, predicates and severities, and the
+    status words of the sources file when a rule reads them. Another hash means judging anew."""
     rules = [(rule.name, rule.predicate, rule.severity) for rule in load_rules(entity.name)]
+    if any(SOURCE_STATUSES_TABLE in rule.predicate for rule in load_rules(entity.name)):
+        (words,) = con.execute(
+            f"SELECT coalesce(string_agg(concat_ws('|', source_file, source_status, status), ',' "
+            f"ORDER BY source_file, source_status, status), '') FROM {SOURCE_STATUSES_TABLE}").fetchone()
+        rules.append(("status words", words, ""))
     return hashlib.sha256(json.dumps(rules).encode()).hexdigest()
 
 
@@ -75,13 +82,13 @@ def judge_loads(con: duckdb.DuckDBPyConnection, entity: Entity, load_ids: list[s
     broken = ", ".join(f"CASE WHEN coalesce(({rule.predicate_on(relation)}), false) THEN '{rule.name}' END"
                        for rule in rules)
     con.execute(f"DELETE FROM {VERDICTS_TABLE} WHERE entity = ? AND load_id IN ({loads})", [entity.name])
-    con.execute(f"DELETE FROM {JUDGED_LOADS_TABLE} WHERE entity = ? AND load_id IN ({loads})", [entity.name])
+    con.execute(f"DELETE FROM {VERDICT_LOADS_TABLE} WHERE entity = ? AND load_id IN ({loads})", [entity.name])
     con.execute(
         f"INSERT INTO {VERDICTS_TABLE} SELECT ?, _load_id, _row_number, unnest(broken) FROM ("
         f"SELECT _load_id, _row_number, list_filter([{broken}], lambda rule: rule IS NOT NULL) AS broken "
         f"FROM {relation} AS loaded) AS judged WHERE len(broken) > 0", [entity.name])
-    con.execute(f"INSERT INTO {JUDGED_LOADS_TABLE} SELECT ?, unnest(?::VARCHAR[]), ?",
-                [entity.name, list(load_ids), verdict_fingerprint(entity)])
+    con.execute(f"INSERT INTO {VERDICT_LOADS_TABLE} SELECT ?, unnest(?::VARCHAR[]), ?",
+                [entity.name, list(load_ids), verdict_fingerprint(con, entity)])
 
 
 def ensure_verdicts(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
@@ -94,10 +101,10 @@ def ensure_verdicts(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     ensure_verdict_tables(con)
     stale = [load_id for (load_id,) in con.execute(
         f"SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity EXCEPT SELECT load_id FROM "
-        f"{JUDGED_LOADS_TABLE} WHERE entity = $entity AND rules_fingerprint = $fingerprint ORDER BY load_id",
-        {"entity": entity.name, "fingerprint": verdict_fingerprint(entity)}).fetchall()]
+        f"{VERDICT_LOADS_TABLE} WHERE entity = $entity AND rules_fingerprint = $fingerprint ORDER BY load_id",
+        {"entity": entity.name, "fingerprint": verdict_fingerprint(con, entity)}).fetchall()]
     judge_loads(con, entity, stale)
-    for table in (VERDICTS_TABLE, JUDGED_LOADS_TABLE):
+    for table in (VERDICTS_TABLE, VERDICT_LOADS_TABLE):
         con.execute(f"DELETE FROM {table} WHERE entity = $entity AND load_id NOT IN "
                     f"(SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity)", {"entity": entity.name})
     _rejudge_clock_rules(con, entity)

@@ -65,3 +65,33 @@ def test_quarantine_updated_load_by_load_equals_a_rebuild(tmp_path: Path):
     assert ("orders/o4.csv", 1) not in {r[:2] for r in seen[6]["orders"]}
     assert ("orders/o4.csv", 1, "orders.revenue_known") in seen[7]["orders"]
     con.close()
+
+
+def test_editing_a_line_rule_judges_the_orders_again(monkeypatch):
+    # An order's rule revenue_known reads its lines' kept verdicts: a new line rule must change the orders'
+    # fingerprint (and so rebuild their quarantine), or an order whose only line the new rule rejects stays.
+    from dataclasses import replace
+
+    from quality import quarantine
+    from quality.rules import raw
+
+    before = quarantine.rules_fingerprint(ENTITIES["orders"])
+    line_rules = raw.load_rules
+    monkeypatch.setattr(raw, "load_rules", lambda entity: [
+        replace(rule, predicate=rule.predicate.replace("999999.999", "99.999"))
+        if rule.name == "order_items.quantity_not_too_large" else rule for rule in line_rules(entity)])
+    assert quarantine.rules_fingerprint(ENTITIES["orders"]) != before
+
+
+def test_new_status_words_judge_the_orders_loads_again():
+    # orders.status_mapped reads the status words of the sources file: new words make the kept verdicts stale.
+    from ingestion.raw.tables import SOURCE_STATUSES_TABLE
+    from quality.verdicts import verdict_fingerprint
+
+    con = duckdb.connect()
+    ensure_quarantine_tables(con)
+    orders, customers = ENTITIES["orders"], ENTITIES["customers"]
+    before = verdict_fingerprint(con, orders), verdict_fingerprint(con, customers)
+    con.execute(f"INSERT INTO {SOURCE_STATUSES_TABLE} VALUES ('exports/shop.csv', 'teleported', 'completed')")
+    assert verdict_fingerprint(con, orders) != before[0]
+    assert verdict_fingerprint(con, customers) == before[1]  # no customer rule reads them

@@ -201,9 +201,10 @@ def test_the_raw_check_examines_each_load_once(settings, tiny_landing):
     check = build_raw_rules_check(ENTITIES["orders"])
     resources = build_resources(dataclasses.replace(settings, max_bad_share=1.0))
 
-    def evaluate() -> tuple[bool, dict]:
-        (evaluation,) = dg.materialize([raw_customers, raw_orders, check], resources=resources
-                                       ).get_asset_check_evaluations()
+    def evaluate(with_quarantine: bool = True) -> tuple[bool, dict]:
+        quarantines = [quarantine_customers, quarantine_orders] if with_quarantine else []
+        (evaluation,) = dg.materialize([raw_customers, raw_orders, *quarantines, check],
+                                       resources=resources).get_asset_check_evaluations()
         return evaluation.passed, {key: value.value for key, value in evaluation.metadata.items()}
 
     # First: both files (orders.parquet's 6 rows and late.csv's 1), and the bad row is found.
@@ -217,3 +218,12 @@ def test_the_raw_check_examines_each_load_once(settings, tiny_landing):
     write_more_orders(tiny_landing)
     passed, metadata = evaluate()
     assert passed and (metadata["loads examined"], metadata["rows examined"]) == (1, 2)
+    # A load the quarantine has not judged yet waits for it (the check reports the quarantine's references).
+    (tiny_landing / "orders" / "later.csv").write_text(
+        "order_id,customer_id,ordered_at,status,currency,order_discount,order_total,sales_channel\n"
+        "O95,C404,2024-05-03T10:00:00Z,paid,CNY,0,10.00,app\n", encoding="utf-8")
+    passed, metadata = evaluate(with_quarantine=False)
+    assert passed and (metadata["loads examined"], metadata["rows examined"]) == (0, 0)
+    passed, metadata = evaluate()
+    assert not passed and (metadata["loads examined"], metadata["rows examined"]) == (1, 1)
+    assert metadata["unexpected rows"] == {"orders.customer_id_known": 1}

@@ -9,8 +9,9 @@
     - have a completed order dated between the T the table was built for and
       today's T (T moving forwards brings orders in, backwards takes them
       out): raw._built_bounds keeps the T of the last build;
-    and every customer when the spine's first week or month moved (a new
-    first order shifts every period index), when the change log says every
+    and every customer when the spine's first week or month moved (the first
+    order of all changed, which shifts every period index; only for models
+    whose rows depend on it), when the change log says every
     customer changed (a full build of int_order_amounts, a new reporting
     currency), or when the model has no watermark yet. The result equals a
     rebuild: every row of a customer is a function of exactly those inputs. -#}
@@ -61,15 +62,18 @@
     where period_index = 0
 {%- endmacro %}
 
-{#- SQL: true when `customer_expression` names a customer whose rows this run redoes (see above). -#}
-{% macro is_changed_customer(customer_expression) -%}
+{#- SQL: true when `customer_expression` names a customer whose rows this run redoes (see above);
+    `origins`: whether the model's rows depend on where the period spine starts. -#}
+{% macro is_changed_customer(customer_expression, origins=true) -%}
     {%- set bounds = source('change_log', 'built_bounds') -%}
     {%- set built = "(select * from " ~ bounds ~ " where model = '" ~ this.identifier ~ "')" -%}
     (
         {{ every_key_changed(['order_customers']) }}
         or not exists (select 1 from {{ built }} as built
+                       {%- if origins %}
                        cross join ({{ period_origins() }}) as origins
-                       where built.first_week = origins.first_week and built.first_month = origins.first_month)
+                       where built.first_week = origins.first_week and built.first_month = origins.first_month
+                       {%- endif %})
         or {{ customer_expression }} in (
             select key_value from {{ source('change_log', 'changed_keys') }}
             where entity = 'order_customers' and change_seq > {{ consumed_change_seq() }}
@@ -86,9 +90,9 @@
 {%- endmacro %}
 
 {#- Pre-hook of a customer-level incremental model: remove the rows of the customers it redoes. -#}
-{% macro forget_changed_customers() -%}
+{% macro forget_changed_customers(origins=true) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ is_changed_customer('customer_id') }}
+        delete from {{ this }} where {{ is_changed_customer('customer_id', origins) }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -105,14 +109,14 @@
 {%- endmacro %}
 
 {#- The configuration of a customer-level incremental model (see the top of this file): call it
-    first in the model. The change log, the bounds and what the filter reads are named on every
+    first in the model; `origins`: whether its rows depend on where the period spine starts. The change log, the bounds and what the filter reads are named on every
     parse, so that dbt knows the dependencies also when the filter is not rendered. -#}
-{% macro customer_incremental_config() -%}
+{% macro customer_incremental_config(origins=true) -%}
     {{- config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ forget_changed_customers() }}",
+        pre_hook="{{ forget_changed_customers(" ~ origins ~ ") }}",
         post_hook=["{{ record_consumed_changes() }}", "{{ record_built_bounds() }}"],
     ) -}}
     {%- do source('change_log', 'changed_keys') -%}

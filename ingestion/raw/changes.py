@@ -118,8 +118,8 @@ def latest_source_change(con: duckdb.DuckDBPyConnection) -> int:
     run that only rebuilt its models has brought nothing new. Pruning keeps
     this batch, so the number never falls back.
     """
-    (seq,) = con.execute(f"SELECT coalesce(max(change_seq), 0) FROM {CHANGES_TABLE} WHERE entity IN "
-                         f"({', '.join(repr(name) for name in ENTITIES)})").fetchone()
+    (seq,) = con.execute(f"SELECT coalesce(max(change_seq), 0) FROM {CHANGES_TABLE} "
+                         "WHERE entity IN (SELECT unnest(?::VARCHAR[]))", [list(ENTITIES)]).fetchone()
     return int(seq)
 
 

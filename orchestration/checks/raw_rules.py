@@ -19,8 +19,8 @@ the quarantine. This check shows what the rules found in raw, with GX's figures.
 import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity
-from orchestration.checks.suite_check import build_suite_check
 from orchestration.assets.quarantine import quarantine_key
+from orchestration.checks.suite_check import build_suite_check
 from quality.quarantine import judged_rules
 from quality.slices import NewLoads
 

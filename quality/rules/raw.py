@@ -21,6 +21,8 @@ quality/rules/keys.py.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -215,11 +217,16 @@ def revenue_rules(entity: str) -> list[RowRule]:
     # The lines' own verdicts are kept per load (quality/verdicts.py): read, not evaluated again.
     errors = ", ".join(f"'{rule.name}'" for rule in load_rules(items.name) if rule.severity == ERROR)
     # Only the lines of the orders judged are read: a day's orders probe eighteen million lines.
+    # The line rules' definitions, by hash: editing one changes this rule's fingerprint, so the orders are
+    # judged again with the lines' new verdicts.
+    definitions = hashlib.sha256(json.dumps([(rule.name, rule.predicate) for rule in load_rules(items.name)
+                                             if rule.severity == ERROR]).encode()).hexdigest()[:16]
     usable = (f"SELECT DISTINCT nullif(trim(lines.order_id), '') FROM {items.current_raw_table} AS lines "
               f"ANTI JOIN (SELECT load_id, row_number FROM {VERDICTS_TABLE} WHERE entity = '{items.name}' "
               f"AND rule IN ({errors})) AS broken "
               "ON broken.load_id = lines._load_id AND broken.row_number = lines._row_number "
-              "WHERE nullif(trim(lines.order_id), '') IN (SELECT nullif(trim(order_id), '') FROM {batch})")
+              "WHERE nullif(trim(lines.order_id), '') IN (SELECT nullif(trim(order_id), '') FROM {batch}) "
+              f"/* line rules: {definitions} */")
     return [RowRule(f"{entity}.revenue_known", entity, "order_total",
                     "the order is completed but has neither lines nor an order_total, so its revenue is unknown",
                     f"{_text('order_total')} IS NULL AND {status_is('completed')} AND "
@@ -280,9 +287,10 @@ def own_row_rules(entity: str) -> list[RowRule]:
 def load_rules(entity: str) -> list[RowRule]:
     """The rules judging a row by its own values and the rows of its own load (every severity).
 
-    Their verdict on a row never changes (but for the clock: see
-    RowRule.clock_dependent), so it is evaluated once per load and kept
-    (quality/verdicts.py); the other raw rules look at other tables.
+    Their verdict on a row changes only with the clock (RowRule.clock_dependent)
+    or with the status words of a sources file (status_mapped), so it is
+    evaluated once per load and kept (quality/verdicts.py); the other raw
+    rules look at other tables.
     """
     return own_row_rules(entity) + conflicting_duplicate_rules(entity)
 

@@ -4,7 +4,7 @@
 -- Incremental: a run redoes only the customers whose orders changed or whose
 -- orders T moved over (macros/changed_customers.sql); the median, a sort of
 -- every customer's purchase days, is the costly part at scale.
-{{ customer_incremental_config() }}
+{{ customer_incremental_config(origins=false) }}
 
 with completed as (
 
@@ -12,7 +12,7 @@ with completed as (
     from {{ ref('int_orders') }}
     where is_completed and not is_guest
     {%- if is_incremental() %}
-        and {{ is_changed_customer('customer_id') }}
+        and {{ is_changed_customer('customer_id', origins=false) }}
     {%- endif %}
 
 ),
