@@ -46,7 +46,8 @@ def ensure_verdict_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the verdict tables if missing."""
     con.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
     con.execute(f"CREATE TABLE IF NOT EXISTS {VERDICTS_TABLE} "
-                "(entity VARCHAR NOT NULL, load_id VARCHAR NOT NULL, row_number BIGINT NOT NULL, rule VARCHAR NOT NULL)")
+                "(entity VARCHAR NOT NULL, load_id VARCHAR NOT NULL, row_number BIGINT NOT NULL, "
+                "rule VARCHAR NOT NULL)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {VERDICT_LOADS_TABLE} "
                 "(entity VARCHAR NOT NULL, load_id VARCHAR NOT NULL, rules_fingerprint VARCHAR NOT NULL)")
 

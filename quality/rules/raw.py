@@ -206,8 +206,9 @@ def revenue_rules(entity: str) -> list[RowRule]:
     """A completed order with neither an order total nor a usable line: its revenue is unknown.
 
     A usable line is a current raw order line that breaks none of its load
-    rules (their verdicts are kept per load: quality/verdicts.py). An order that is not completed needs neither (it counts for
-    nothing). Lines load after their orders, so at load time this rule would
+    rules (their verdicts are kept per load: quality/verdicts.py). An order
+    that is not completed needs neither (it counts for nothing). Lines load
+    after their orders, so at load time this rule would
     fire for every order whose lines are still to come: it is the
     quarantine's (quality/quarantine.py), never a load's bad share.
     """
