@@ -40,6 +40,7 @@ from ingestion.raw.changes import (
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
 from quality.quarantine import JUDGED_LOADS_TABLE as QUARANTINE_JUDGED_LOADS
 from quality.quarantine import ensure_quarantine_tables
+from quality.rules.raw import sql_list
 from quality.rules.staging import staging_relation
 from quality.verdicts import ensure_verdicts
 
@@ -82,7 +83,7 @@ class NewLoads:
             f"SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = $entity AND load_id IN "
             f"(SELECT load_id FROM {QUARANTINE_JUDGED_LOADS} WHERE entity = $entity){seen} ORDER BY load_id",
             parameters).fetchall())
-        quoted = ", ".join("'" + load_id.replace("'", "''") + "'" for load_id in loads) or "NULL"
+        quoted = sql_list(loads) or "NULL"
         query = f"SELECT * FROM {self.entity.current_raw_table} WHERE _load_id IN ({quoted})"
         (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS new_rows").fetchone()
         return SliceRows(query, rows, {"loads examined": len(loads), "rows examined": rows}, loads)

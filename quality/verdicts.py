@@ -2,7 +2,7 @@
 
 Most raw rules (quality/rules/raw.py: types, keys present, scales, decoding,
 a key repeated in its file with other content) judge a row by its own values
-and the rows of its own load, so their verdict on a row never changes. They
+and the rows of its own load, so their verdict on a row hardly ever changes. They
 are evaluated in one pass over each load, when the load is committed (the
 bad-share guard), and the breaches are kept in `VERDICTS_TABLE`, one row per
 (row, rule broken). The three readers share that judgement instead of
@@ -17,9 +17,10 @@ evaluating the rules again over the same rows:
 
 Three things make a kept verdict stale, and all are handled here: new rule
 definitions or new status words in the sources file (the loads are judged
-again: `ensure_verdicts` compares a fingerprint per load) and the clock (a timestamp "in the future" at load is
-judged again every time, see `RowRule.clock_dependent`; a row cannot become
-future later, so only rows already flagged need it).
+again: `ensure_verdicts` compares a fingerprint per load) and the clock (a
+timestamp "in the future" at load is judged again every time, see
+`RowRule.clock_dependent`; a row cannot become future later, so only rows
+already flagged need it).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import duckdb
 from ingestion.contract import Entity
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
 from ingestion.raw.tables import SOURCE_STATUSES_TABLE
-from quality.rules.raw import VERDICTS_TABLE, load_rules
+from quality.rules.raw import VERDICTS_TABLE, load_rules, sql_list
 from quality.rules.row_rule import RowRule
 
 # Per entity and load: the load rules' fingerprint the load was judged with.
@@ -64,10 +65,6 @@ def verdict_fingerprint(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
     return hashlib.sha256(json.dumps(rules).encode()).hexdigest()
 
 
-def _quoted_list(values: list[str] | tuple[str, ...]) -> str:
-    return ", ".join("'" + value.replace("'", "''") + "'" for value in values) or "NULL"
-
-
 def judge_loads(con: duckdb.DuckDBPyConnection, entity: Entity, load_ids: list[str] | tuple[str, ...]) -> None:
     """Evaluate the entity's load rules on the rows of `load_ids`, in one pass, and keep the breaches.
 
@@ -77,7 +74,7 @@ def judge_loads(con: duckdb.DuckDBPyConnection, entity: Entity, load_ids: list[s
     if not load_ids:
         return
     ensure_verdict_tables(con)
-    loads = _quoted_list(load_ids)
+    loads = sql_list(load_ids) or "NULL"
     rules = load_rules(entity.name)
     relation = f"(SELECT * FROM {entity.raw_table} WHERE _load_id IN ({loads}))"
     broken = ", ".join(f"CASE WHEN coalesce(({rule.predicate_on(relation)}), false) THEN '{rule.name}' END"

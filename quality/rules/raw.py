@@ -177,7 +177,8 @@ def mapped_statuses() -> list[str]:
     return sorted(status_map())
 
 
-def _quoted(words: list[str]) -> str:
+def sql_list(words: list[str] | tuple[str, ...]) -> str:
+    """SQL: the words as a comma-separated list of string literals (empty for none)."""
     return ", ".join("'" + word.replace("'", "''") + "'" for word in words)
 
 
@@ -189,7 +190,7 @@ def status_is(normalised: str | None) -> str:
     source_words = (f"SELECT source_status FROM {SOURCE_STATUSES_TABLE} AS words WHERE words.source_file = "
                     "_source_file" + (f" AND words.status = '{normalised}'" if normalised else ""))
     seed_words = [word for word, status in status_map().items() if normalised is None or status == normalised]
-    return f"(lower(trim(status)) IN ({_quoted(seed_words)}) OR lower(trim(status)) IN ({source_words}))"
+    return f"(lower(trim(status)) IN ({sql_list(seed_words)}) OR lower(trim(status)) IN ({source_words}))"
 
 
 def status_rules(entity: str) -> list[RowRule]:
