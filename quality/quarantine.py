@@ -46,8 +46,13 @@ from ingestion.raw.changes import (
     record_changed_keys,
 )
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW, mapped_origins
-from ingestion.raw.tables import ensure_raw_table, quote_identifier
-from quality.rules.keys import key_text
+from ingestion.raw.tables import (
+    KEY_COLUMN,
+    add_stored_key,
+    compared_value,
+    ensure_raw_table,
+    quote_identifier,
+)
 from quality.rules.raw import load_rules, raw_row_rules, revenue_rules, shown_raw_columns
 from quality.rules.row_rule import ERROR, RowRule
 from quality.verdicts import (
@@ -113,6 +118,7 @@ def ensure_quarantine_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"SELECT *, CAST(NULL AS VARCHAR) AS {RULE_COLUMN}, CAST(NULL AS VARCHAR) AS {REASON_COLUMN}, "
             f"CAST(NULL AS BOOLEAN) AS {OWN_DEFECT_COLUMN} FROM {entity.raw_table} LIMIT 0"
         )
+        add_stored_key(con, entity, quarantine_table(entity))
     con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} "
                 "(entity VARCHAR PRIMARY KEY, rules_fingerprint VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {JUDGED_LOADS_TABLE} (entity VARCHAR, load_id VARCHAR)")
@@ -237,7 +243,7 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
     if full or state is None or state[0] != rules_fingerprint(entity) or judged_seq is None:
         return rebuild_quarantine(con, entity)
     name, table, raw = entity.name, quarantine_table(entity), entity.raw_table
-    key = key_text(entity.key_columns[0])
+    key = KEY_COLUMN
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new_loads AS SELECT load_id FROM {CURRENT_LOADS_VIEW} "
                 f"WHERE entity = '{name}' EXCEPT SELECT load_id FROM {JUDGED_LOADS_TABLE} WHERE entity = '{name}'")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _gone_loads AS SELECT load_id FROM {JUDGED_LOADS_TABLE} "
@@ -254,7 +260,7 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
     candidates = [f"SELECT _load_id, _row_number FROM {raw} WHERE _load_id IN (SELECT load_id FROM _new_loads)",
                   f"SELECT _load_id, _row_number FROM {table}"]
     # Rows naming a changed parent key, and orders whose lines changed: one pass over the current rows.
-    touched = [f"{key_text(column)} IN ({changed_keys_since(parent, judged_seq)})"
+    touched = [f"{compared_value(entity, column)} IN ({changed_keys_since(parent, judged_seq)})"
                for column, parent in entity.references]
     if name == "orders":
         touched.append(f"{key} IN ({touched_order_ids()})")
@@ -267,7 +273,7 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
     # A key repeated in its file is judged against every row of that file with that key.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_batch AS SELECT c.* FROM {current} AS c SEMI JOIN "
                 f"(SELECT DISTINCT _load_id, {key} AS k FROM _judged_rows) AS j "
-                f"ON c._load_id = j._load_id AND {key_text('c.' + entity.key_columns[0])} = j.k")
+                f"ON c._load_id = j._load_id AND c.{key} = j.k")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _before AS SELECT _load_id, _row_number, {key} AS k FROM {table} "
                 "SEMI JOIN _rejudge USING (_load_id, _row_number)")
     con.execute(f"DELETE FROM {table} WHERE _load_id IN (SELECT load_id FROM _gone_loads) "
@@ -311,7 +317,7 @@ def touched_order_ids() -> str:
              f"FROM {JUDGED_LOADS_TABLE} WHERE entity = 'order_items') UNION ALL (SELECT load_id FROM "
              f"{JUDGED_LOADS_TABLE} WHERE entity = 'order_items' EXCEPT SELECT load_id FROM {CURRENT_LOADS_VIEW} "
              "WHERE entity = 'order_items')")
-    return f"SELECT {key_text('order_id')} FROM {items.raw_table} WHERE _load_id IN ({loads})"
+    return f"SELECT {KEY_COLUMN} FROM {items.raw_table} WHERE _load_id IN ({loads})"  # the lines' order_id
 
 
 def rows_per_rule(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, int]:

@@ -39,8 +39,8 @@ from ingestion.raw.changes import (
     every_key_changed_since,
     mark_changes_consumed,
 )
+from ingestion.raw.tables import KEY_COLUMN
 from quality.quarantine import quarantine_table
-from quality.rules.keys import key_text
 from quality.rules.raw import typed_value
 from quality.rules.staging import staging_relation
 
@@ -108,7 +108,7 @@ def key_counts_query(entity: Entity, changed_keys: str | None) -> str:
 
     `changed_keys`: SQL yielding the keys to count (None: every key).
     """
-    first = key_text(f"accepted.{entity.key_columns[0]}")
+    first = f"accepted.{KEY_COLUMN}"
     keys = ", ".join(_staging_key(entity, c) for c in entity.key_columns)
     content = "row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + ")"
     only = f"WHERE {first} IN ({changed_keys})" if changed_keys is not None else ""

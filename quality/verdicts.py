@@ -111,13 +111,17 @@ def ensure_verdicts(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
 def _rejudge_clock_rules(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Drop the verdicts of clock-dependent rules that no longer hold (a timestamp no longer in the future)."""
     for rule in (r for r in load_rules(entity.name) if r.clock_dependent):
-        flagged = (f"(SELECT raw.* FROM {entity.raw_table} AS raw SEMI JOIN {VERDICTS_TABLE} AS verdict "
-                   "ON verdict.load_id = raw._load_id AND verdict.row_number = raw._row_number "
-                   f"AND verdict.entity = '{entity.name}' AND verdict.rule = '{rule.name}')")
+        # The flagged rows are set apart first: in one statement DuckDB pushes the rule's predicate (text
+        # parsing) below the join, into the scan of every raw row (4.6 s at ten million orders, for none).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _clock_flagged AS SELECT raw.* FROM {entity.raw_table} AS raw "
+                    f"SEMI JOIN {VERDICTS_TABLE} AS verdict ON verdict.load_id = raw._load_id "
+                    "AND verdict.row_number = raw._row_number AND verdict.entity = ? AND verdict.rule = ?",
+                    [entity.name, rule.name])
         con.execute(
             f"DELETE FROM {VERDICTS_TABLE} WHERE entity = ? AND rule = ? AND (load_id, row_number) NOT IN "
-            f"(SELECT (_load_id, _row_number) FROM {flagged} AS flagged "
-            f"WHERE coalesce(({rule.predicate_on(flagged)}), false))", [entity.name, rule.name])
+            "(SELECT (_load_id, _row_number) FROM _clock_flagged "
+            f"WHERE coalesce(({rule.predicate_on('_clock_flagged')}), false))", [entity.name, rule.name])
+        con.execute("DROP TABLE _clock_flagged")
 
 
 def with_verdicts(entity: Entity, relation: str) -> str:

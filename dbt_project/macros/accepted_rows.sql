@@ -16,6 +16,8 @@
             and rejected._row_number = received._row_number
     )
     {%- if is_incremental() %}
-        and {{ is_changed_key("nullif(trim(received." ~ change_key_column() ~ "), '')") }}
+        {#- _key: the key as stored at load (trimmed, empty = null; ingestion/raw/tables.py), which lets
+            DuckDB skip the row groups the changed keys cannot be in. -#}
+        and {{ is_changed_key("received._key") }}
     {%- endif %}
 {%- endmacro %}

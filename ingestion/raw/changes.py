@@ -8,7 +8,8 @@ NULL key means "every key of the entity" (a first load, a rule change, a
 forgotten file): its readers rebuild the entity whole.
 
 The key of an entity is its first key column as the raw rules compare it
-(trimmed, empty = NULL): an order line's change is logged under its order.
+(trimmed, empty = NULL), which raw keeps beside each row at load (`_key`,
+ingestion/raw/tables.py): an order line's change is logged under its order.
 One entry is not a raw entity: `order_customers`, the customers whose orders
 int_order_amounts redid (before and after), logged by that model's hooks for
 the customer-level models (macros/changed_customers.sql).

@@ -20,6 +20,8 @@ import duckdb
 from ingestion.contract import Entity
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW, ensure_manifest
 
+KEY_COLUMN = "_key"
+
 LINEAGE_COLUMNS: dict[str, str] = {
     "_source": "VARCHAR",  # e.g. "files" or "database:crm_db"
     "_source_file": "VARCHAR",  # landing path relative to the landing dir, or the table / query name
@@ -30,6 +32,10 @@ LINEAGE_COLUMNS: dict[str, str] = {
     "_parse_error": "VARCHAR",
     # That line as received, so nothing is lost; never shown (it may hold contact details).
     "_unparsed_line": "VARCHAR",
+    # The entity's first key column as every key comparison reads it (trimmed, empty = NULL), kept at load:
+    # the quarantine, staging and reconciliation look rows up by key, and a stored value lets DuckDB skip
+    # the row groups a day's keys cannot be in, where trimming every row of history on each lookup cannot.
+    KEY_COLUMN: "VARCHAR",
 }
 UNSHOWN_LINEAGE = frozenset({"_unparsed_line"})
 # The status words a mapped source adds (files.<name>.statuses in the sources file), per landing file it
@@ -61,12 +67,43 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
     con.execute(f"CREATE TABLE IF NOT EXISTS {entity.raw_table} ({', '.join(columns)})")
     # Tables created before a lineage column existed get it now.
+    add_stored_key(con, entity, entity.raw_table)
     for name, sql_type in LINEAGE_COLUMNS.items():
         con.execute(f"ALTER TABLE {entity.raw_table} ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(
         f"CREATE OR REPLACE VIEW {entity.current_raw_table} AS SELECT * FROM {entity.raw_table} "
         f"WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW})"
     )
+
+
+def key_text(column: str) -> str:
+    """SQL: a key column as compared everywhere (trimmed, empty = NULL)."""
+    return f"nullif(trim({column}), '')"
+
+
+def stored_key(entity: Entity) -> str:
+    """SQL: the value of KEY_COLUMN for a row of the entity's source (its first key column as key_text gives it)."""
+    return key_text(f"CAST({quote_identifier(entity.key_columns[0])} AS VARCHAR)")
+
+
+def compared_value(entity: Entity, column: str) -> str:
+    """SQL: a column of the entity's raw rows as key comparisons read it (the stored key for its first key
+    column, which a line's order_id is)."""
+    return KEY_COLUMN if column == entity.key_columns[0] else key_text(column)
+
+
+def add_stored_key(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) -> None:
+    """Give a table of the entity's raw rows (raw, quarantine) created before KEY_COLUMN existed that column,
+    filled in from the key."""
+    schema, name = table.split(".")
+    (present,) = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+                             "AND schema_name = ? AND table_name = ? AND column_name = ?", [schema, name, KEY_COLUMN]).fetchone()
+    (exists,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                            "AND schema_name = ? AND table_name = ?",
+                            [schema, name]).fetchone()
+    if exists and not present:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {KEY_COLUMN} VARCHAR")
+        con.execute(f"UPDATE {table} SET {KEY_COLUMN} = {stored_key(entity)}")
 
 
 def raw_table_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
@@ -107,9 +144,10 @@ def append_to_raw(
         if column not in known:
             con.execute(f"ALTER TABLE {entity.raw_table} ADD COLUMN {quote_identifier(column)} VARCHAR")
     casts = ", ".join(f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in incoming)
+    key = stored_key(entity) if entity.key_columns[0] in incoming else "NULL"
     sql = f"""
         INSERT INTO {entity.raw_table} BY NAME
-        SELECT {casts + ',' if casts else ''}
+        SELECT {casts + ',' if casts else ''} {key} AS {KEY_COLUMN},
                CAST(_row_number AS BIGINT) AS _row_number,{' _parse_error, _unparsed_line,' if parse_error else ''}
                ? AS _source, ? AS _source_file, CAST(? AS TIMESTAMP) AS _loaded_at, ? AS _load_id
         FROM ({select_sql}) AS src

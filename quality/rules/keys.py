@@ -21,24 +21,19 @@ Expectations' own), which `RowRule.predicate_on` replaces for plain SQL.
 from __future__ import annotations
 
 from ingestion.contract import ENTITIES
+from ingestion.raw.tables import KEY_COLUMN, compared_value, key_text
 from quality.rules.row_rule import RowRule
-
-
-def key_text(column: str) -> str:
-    """SQL: a key column as compared everywhere (trimmed, empty = NULL)."""
-    return f"nullif(trim({column}), '')"
 
 
 def accepted_keys_query(entity: str, among: str) -> str:
     """SQL: the keys of an entity's current raw rows that are not quarantined (column `accepted_key`),
     of those the query `among` yields (one column of keys, as key_text gives them)."""
     raw = ENTITIES[entity]
-    (key,) = raw.key_columns  # only single-column keys are referenced
     return (
-        f"SELECT {key_text('accepted.' + key)} AS accepted_key FROM {raw.current_raw_table} AS accepted "
+        f"SELECT accepted.{KEY_COLUMN} AS accepted_key FROM {raw.current_raw_table} AS accepted "
         f"ANTI JOIN quarantine.{entity} AS rejected "
         "ON rejected._load_id = accepted._load_id AND rejected._row_number = accepted._row_number "
-        f"WHERE {key_text('accepted.' + key)} IN ({among})"
+        f"WHERE accepted.{KEY_COLUMN} IN ({among})"
     )
 
 
@@ -47,28 +42,28 @@ def reference_rules(entity: str) -> list[RowRule]:
     rules = []
     for column, parent in ENTITIES[entity].references:
         raw = ENTITIES[parent]
-        (parent_key,) = raw.key_columns
-        # Only the parent keys the checked rows name are looked up: a day's few thousand rows then
-        # probe ten million parents instead of collecting all their keys (three times faster there).
-        named = f"SELECT {key_text(column)} FROM {{batch}}"
-        received = (f"SELECT {key_text(parent_key)} FROM {raw.current_raw_table} "
-                    f"WHERE {key_text(parent_key)} IN ({named})")
+        value = compared_value(ENTITIES[entity], column)
+        (parent_key,) = raw.key_columns  # only single-column keys are referenced
+        # Only the parent keys the checked rows name are looked up (by the key stored at load): a day's
+        # few thousand rows then probe ten million parents instead of collecting all their keys.
+        named = f"SELECT {value} FROM {{batch}}"
+        received = f"SELECT {KEY_COLUMN} FROM {raw.current_raw_table} WHERE {KEY_COLUMN} IN ({named})"
         accepted = f"SELECT accepted_key FROM ({accepted_keys_query(parent, named)}) AS parents"
         if column in ENTITIES[entity].nullable_columns:
             # Empty is a fact here (a guest order): only a value naming nobody is a defect.
             known = RowRule(f"{entity}.{column}_known", entity, column,
                             f"{column} names no {parent} row ({parent_key} unknown)",
-                            f"{key_text(column)} NOT IN ({received})")
+                            f"{value} NOT IN ({received})")
         else:
             known = RowRule(f"{entity}.{column}_known", entity, column,
                             f"{column} is missing or names no {parent} row ({parent_key} unknown)",
-                            f"coalesce({key_text(column)} NOT IN ({received}), true)")
+                            f"coalesce({value} NOT IN ({received}), true)")
         rules += [
             known,
             RowRule(
                 f"{entity}.{column}_accepted", entity, column,
                 f"{column} names a {parent} row that is itself quarantined",
-                f"{key_text(column)} IN ({received}) AND {key_text(column)} NOT IN ({accepted})",
+                f"{value} IN ({received}) AND {value} NOT IN ({accepted})",
                 counts_against_limit=False,
             ),
         ]

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ingestion.contract import ENTITIES, Column, dbt_vars
-from ingestion.raw.tables import LINEAGE_COLUMNS, SOURCE_STATUSES_TABLE, UNSHOWN_LINEAGE
+from ingestion.raw.tables import KEY_COLUMN, LINEAGE_COLUMNS, SOURCE_STATUSES_TABLE, UNSHOWN_LINEAGE
 from quality.rules.keys import conflicting_duplicate_rules, key_rules
 from quality.rules.row_rule import ERROR, WARNING, RowRule
 
@@ -223,16 +223,16 @@ def revenue_rules(entity: str) -> list[RowRule]:
     # judged again with the lines' new verdicts.
     definitions = hashlib.sha256(json.dumps([(rule.name, rule.predicate) for rule in load_rules(items.name)
                                              if rule.severity == ERROR]).encode()).hexdigest()[:16]
-    usable = (f"SELECT DISTINCT nullif(trim(lines.order_id), '') FROM {items.current_raw_table} AS lines "
+    usable = (f"SELECT DISTINCT lines.{KEY_COLUMN} FROM {items.current_raw_table} AS lines "
               f"ANTI JOIN (SELECT load_id, row_number FROM {VERDICTS_TABLE} WHERE entity = '{items.name}' "
               f"AND rule IN ({errors})) AS broken "
               "ON broken.load_id = lines._load_id AND broken.row_number = lines._row_number "
-              "WHERE nullif(trim(lines.order_id), '') IN (SELECT nullif(trim(order_id), '') FROM {batch}) "
+              f"WHERE lines.{KEY_COLUMN} IN (SELECT {KEY_COLUMN} FROM {{batch}}) "
               f"/* line rules: {definitions} */")
     return [RowRule(f"{entity}.revenue_known", entity, "order_total",
                     "the order is completed but has neither lines nor an order_total, so its revenue is unknown",
                     f"{_text('order_total')} IS NULL AND {status_is('completed')} AND "
-                    f"nullif(trim(order_id), '') NOT IN ({usable})", counts_against_limit=False)]
+                    f"{KEY_COLUMN} NOT IN ({usable})", counts_against_limit=False)]
 
 
 def survey_rules(entity: str) -> list[RowRule]:
