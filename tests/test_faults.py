@@ -22,7 +22,7 @@ import pytest
 
 from ingestion.pii import hmac_pads
 from orchestration.runs.lock import lock_path
-from orchestration.serving.publish import COMPLETE_MARKER
+from orchestration.serving.publish import COMPLETE_MARKER, parquet_files
 from tests.fixtures import TEST_PII_KEY, write_tiny_landing
 
 pytestmark = pytest.mark.slow
@@ -75,9 +75,11 @@ def relation_rows(path: Path, schema: str, query: str = "SELECT * FROM {}") -> d
 
 
 def parquet_rows(data_dir: Path) -> dict[str, list]:
+    current = data_dir / "serving" / "parquet" / "current"
+    names = sorted(path.stem for path in current.iterdir() if path.suffix == ".parquet" or path.is_dir())
     with duckdb.connect() as con:
-        return {path.stem: sorted(con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall(), key=repr)
-                for path in sorted((data_dir / "serving" / "parquet" / "current").glob("*.parquet"))}
+        return {name: sorted(con.execute("SELECT * FROM read_parquet(?)", [parquet_files(current, name)]).fetchall(),
+                             key=repr) for name in names}
 
 
 def assert_equals_clean_run(data_dir: Path, clean_dir: Path) -> None:

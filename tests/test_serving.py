@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration.runs.refresh import run_refresh
+from orchestration.serving.publish import parquet_files
 from quality.rules.marts import MART_RULES
 from quality.rules.row_rule import RowRule
 from tests.fixtures import COMPLETED_REVENUE, write_more_orders, write_usd_orders
@@ -36,8 +37,8 @@ def test_a_run_publishes_every_mart_and_readers_see_which_version(settings, tiny
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
         expected = {name for (name,) in warehouse.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
-    assert tables == expected | {"_publication"} and marts == len(expected)
-    parquet = settings.serving_path.parent / "parquet" / "current" / "fct_orders.parquet"
+    assert tables == expected | {"_publication", "_parts"} and marts == len(expected)
+    parquet = parquet_files(settings.serving_path.parent / "parquet" / "current", "fct_orders")
     # Six orders, of which O6 (pending, Apr 6) falls after T (Mar 10, the last completed order).
     assert duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(parquet)]).fetchone() == (5,)
     # The report asset ran after publishing, on the same version.
@@ -76,7 +77,7 @@ def test_a_failed_mart_check_leaves_the_published_version_and_report_in_place(se
         assert conn.execute(sa.text("SELECT count(*), sum(net_revenue) FILTER (WHERE is_completed) "
                                     "FROM marts.fct_orders")).one() == (5, COMPLETED_REVENUE)
     engine.dispose()
-    parquet = settings.serving_path.parent / "parquet" / "current" / "fct_orders.parquet"
+    parquet = parquet_files(settings.serving_path.parent / "parquet" / "current", "fct_orders")
     assert duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(parquet)]).fetchone() == (5,)
     assert settings.report_path.read_text(encoding="utf-8") == report
 

@@ -1,11 +1,13 @@
 """Atomic publishing of the marts: a new serving DuckDB file (and Parquet files) swapped in by rename.
 
-The next version is built beside the current one (`.serving.duckdb.<run>.tmp`)
-and moved over it with one `os.replace`: a reader that opened the old file
-keeps reading it (the old inode lives until it closes), a reader that opens
-after the rename gets the new one, and nobody sees half of a version. The
-Parquet copies go to `parquet/versions/<run>/`, which is complete only once
-its marker `_complete.json` is written (last); then the symlink
+The next version is built beside the current one (`.serving.duckdb.<run>.tmp`,
+a copy of the current file in which every mart is replaced, the large ones
+part by part) and moved over it with one `os.replace`: a reader that opened
+the old file keeps reading it (the old inode lives until it closes), a
+reader that opens after the rename gets the new one, and nobody sees half of
+a version. The Parquet copies go to `parquet/versions/<run>/` (one file per
+mart, one folder of parts for a partitioned mart), which is complete only
+once its marker `_complete.json` is written (last); then the symlink
 `parquet/current` is swapped the same way. Table `marts._publication` says
 which version a reader sees.
 
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.raw.tables import quote_identifier
 from orchestration.serving.readers import open_published
 
 MARTS_SCHEMA = "marts"
@@ -40,6 +43,14 @@ NEXT_ALIAS = "next_serving"
 # Complete Parquet versions kept, the current one included (a reader may still be reading the one before).
 KEPT_PARQUET_VERSIONS = 2
 COMPLETE_MARKER = "_complete.json"
+# Marts too large to copy whole every run, and the column that splits each into parts of which a day's changes
+# touch few (a day's orders land in the latest month): published part by part (`_publish_by_parts`), in
+# Parquet as one folder per part, <mart>/<column>=<value>/ (Hive style).
+PARTITIONED_MARTS: dict[str, str] = {"fct_orders": "order_month"}
+# In the serving file: per partitioned mart and part, its rows and content hash.
+PARTS_TABLE_NAME = "_parts"
+# Hive's name for the part of NULL values (what DuckDB's PARTITION_BY writes).
+NULL_PART = "__HIVE_DEFAULT_PARTITION__"
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,14 @@ class PublishedVersion:
     published_at: datetime
     as_of_date: date | None
     marts: int
+
+
+def parquet_files(parquet_dir: Path, name: str) -> str:
+    """Where a published mart's Parquet lies under a version folder (`parquet/current`), for read_parquet:
+    its file, or the files of its parts (PARTITIONED_MARTS)."""
+    if name in PARTITIONED_MARTS:
+        return (parquet_dir / name / "*" / "*.parquet").as_posix()
+    return (parquet_dir / f"{name}.parquet").as_posix()
 
 
 def read_publication(serving_path: Path) -> PublishedVersion | None:
@@ -152,29 +171,44 @@ def _prune_parquet_versions(versions: Path, keep: set[str]) -> None:
 def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: str,
                   as_of_date: date | None, schema: str = MARTS_SCHEMA) -> Publication:
     """Copy every relation of `schema` in the warehouse (`con`) into a new serving file and Parquet set,
-    then swap them in. The caller holds the writer lock."""
+    then swap them in. The caller holds the writer lock.
+
+    The new file starts as a copy of the published one: the marts are replaced
+    whole, except the large ones of PARTITIONED_MARTS, whose changed parts
+    only are replaced (in the file and in Parquet; see `_publish_by_parts`).
+    """
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     remove_debris(serving_path)
+    previous = read_publication(serving_path)
     next_path = serving_path.with_name(f".{serving_path.name}.{run_id}.tmp")
     parquet_root = serving_path.parent / "parquet"
     version_dir = parquet_root / "versions" / run_id
+    previous_dir = parquet_root / "versions" / previous.run_id if previous else None
     shutil.rmtree(version_dir, ignore_errors=True)
     version_dir.mkdir(parents=True)
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     relations = mart_relations(con, schema)
     rows: dict[str, int] = {}
+    if previous is not None:
+        # A published file is complete and never written again (its last writer checkpointed it on detach).
+        shutil.copyfile(serving_path, next_path)
     con.execute(f"ATTACH '{next_path.as_posix()}' AS {NEXT_ALIAS}")
     try:
-        con.execute(f"CREATE SCHEMA {NEXT_ALIAS}.{schema}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {NEXT_ALIAS}.{schema}")
+        for gone in set(_tables(con, schema)) - set(relations) - {PARTS_TABLE_NAME}:
+            con.execute(f"DROP TABLE {NEXT_ALIAS}.{schema}.{gone}")
         for name in relations:
+            if schema == MARTS_SCHEMA and name in PARTITIONED_MARTS:
+                rows[name] = _publish_by_parts(con, schema, name, version_dir, previous_dir)
+                continue
             target = f"{NEXT_ALIAS}.{schema}.{name}"
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM {schema}.{name}")
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {schema}.{name}")
             rows[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             parquet = version_dir / f"{name}.parquet"
             con.execute(f"COPY {target} TO '{parquet.as_posix()}' (FORMAT parquet)")
             _fsync(parquet)
         con.execute(
-            f"CREATE TABLE {NEXT_ALIAS}.{schema}._publication AS SELECT CAST(? AS VARCHAR) AS run_id, "
+            f"CREATE OR REPLACE TABLE {NEXT_ALIAS}.{schema}._publication AS SELECT CAST(? AS VARCHAR) AS run_id, "
             "CAST(? AS TIMESTAMP) AS published_at, CAST(? AS DATE) AS as_of_date, "
             "CAST(? AS INTEGER) AS marts",
             [run_id, published_at, as_of_date, len(relations)],
@@ -189,13 +223,100 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     (version_dir / COMPLETE_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     _fsync(version_dir / COMPLETE_MARKER)
     _fsync(version_dir)
-    previous = _current_version(serving_path)
+    served = _current_version(serving_path)
     os.replace(next_path, serving_path)
     _fsync(serving_path.parent)
     current = parquet_root / "current"
     _swap_symlink(current, Path("versions") / run_id)
-    _prune_parquet_versions(parquet_root / "versions", keep={run_id, *([previous] if previous else [])})
+    _prune_parquet_versions(parquet_root / "versions", keep={run_id, *([served] if served else [])})
     return Publication(serving_path, current, rows, run_id, as_of_date, published_at)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """The tables of `schema` in the serving file being built."""
+    return [name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?",
+        [NEXT_ALIAS, schema]).fetchall()]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, name: str) -> list[tuple[str, str]]:
+    """(name, type) of a table's or view's columns, in order."""
+    return con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+                       "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                       [database, schema, name]).fetchall()
+
+
+def _publish_by_parts(con: duckdb.DuckDBPyConnection, schema: str, name: str, version_dir: Path,
+                      previous_dir: Path | None) -> int:
+    """Publish a mart of PARTITIONED_MARTS by its changed parts; return its rows.
+
+    Each part's rows and content hash are kept in the serving file
+    (PARTS_TABLE_NAME). The parts whose hash differs from the kept one (or that
+    appeared or vanished) are deleted and inserted again in the file (a copy
+    of the published one) and written again as Parquet; the others' Parquet
+    files are hard links to the previous version's. Without kept hashes, or
+    when the mart's columns changed, the mart is published whole.
+    """
+    column = PARTITIONED_MARTS[name]
+    source, target = f"{schema}.{name}", f"{NEXT_ALIAS}.{schema}.{name}"
+    parts = f"{NEXT_ALIAS}.{schema}.{PARTS_TABLE_NAME}"
+    part = f"coalesce(CAST({quote_identifier(column)} AS VARCHAR), '{NULL_PART}')"
+    con.execute(f"CREATE TABLE IF NOT EXISTS {parts} (relation VARCHAR, part VARCHAR, rows BIGINT, content HUGEINT)")
+    # hash() of the whole row: a part whose rows are equal, value for value, keeps its hash.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _parts_now AS SELECT {part} AS part, count(*) AS rows, "
+                f"sum(hash(mart)::HUGEINT) AS content FROM {source} AS mart GROUP BY ALL")
+    (kept,) = con.execute(f"SELECT count(*) FROM {parts} WHERE relation = ?", [name]).fetchone()
+    same_shape = _columns(con, NEXT_ALIAS, schema, name) == _columns(con, current_database(con), schema, name)
+    if not kept or not same_shape:
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+        changed = [part_value for (part_value,) in con.execute("SELECT part FROM _parts_now").fetchall()]
+    else:
+        changed = [part_value for (part_value,) in con.execute(
+            "SELECT DISTINCT part FROM ("
+            f"(SELECT part, rows, content FROM _parts_now EXCEPT "
+            f"SELECT part, rows, content FROM {parts} WHERE relation = $name) UNION ALL "
+            f"(SELECT part, rows, content FROM {parts} WHERE relation = $name EXCEPT "
+            "SELECT part, rows, content FROM _parts_now)) AS differing ORDER BY part", {"name": name}).fetchall()]
+        if changed:
+            con.execute(f"DELETE FROM {target} WHERE {part} IN (SELECT unnest(?::VARCHAR[]))", [changed])
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source} "
+                        f"WHERE {part} IN (SELECT unnest(?::VARCHAR[]))", [changed])
+    con.execute(f"DELETE FROM {parts} WHERE relation = ?", [name])
+    con.execute(f"INSERT INTO {parts} SELECT ?, part, rows, content FROM _parts_now", [name])
+    present = {part_value: count for part_value, count in con.execute("SELECT part, rows FROM _parts_now").fetchall()}
+    # Parquet: one folder per part (Hive style, as Spark and DuckDB read them); unchanged parts are linked.
+    folder = version_dir / name
+    folder.mkdir()
+    earlier = previous_dir / name if previous_dir is not None else None
+    linkable = {part_value for part_value in present if part_value not in changed and earlier is not None
+                and (earlier / f"{column}={part_value}").is_dir()}
+    rewrite = sorted(set(present) - linkable)
+    if rewrite:
+        con.execute(f"COPY (SELECT * FROM {target} WHERE {part} IN (SELECT unnest(?::VARCHAR[]))) "
+                    f"TO '{folder.as_posix()}' (FORMAT parquet, PARTITION_BY ({quote_identifier(column)}), "
+                    "WRITE_PARTITION_COLUMNS true)", [rewrite])
+    for part_value in sorted(linkable):
+        (folder / f"{column}={part_value}").mkdir()
+        for file in (earlier / f"{column}={part_value}").iterdir():
+            _link_or_copy(file, folder / f"{column}={part_value}" / file.name)
+    for file in folder.rglob("*.parquet"):
+        _fsync(file)
+    return sum(present.values())
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link (published files are never written again, so versions can share them); a copy where the
+    file system has none."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def current_database(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of the connection's default database (the warehouse)."""
+    (name,) = con.execute("SELECT current_database()").fetchone()
+    return name
 
 
 def publish_restricted(con: duckdb.DuckDBPyConnection, contacts_path: Path, run_id: str,
