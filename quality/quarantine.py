@@ -268,12 +268,16 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
         candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {' OR '.join(touched)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _rejudge AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(candidates)
                 + f") AS c WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = '{name}')")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_rows AS SELECT c.* FROM {current} AS c "
-                "SEMI JOIN _rejudge AS r ON c._load_id = r._load_id AND c._row_number = r._row_number")
+    # The rows are found by their lineage and key columns, then read whole by row id: a join carrying every
+    # column reads all of them for every raw row (three times slower at ten million orders). _rejudge holds
+    # rows of current loads only, and the rows sharing their load do too.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_rows AS SELECT * FROM {raw} WHERE rowid IN "
+                f"(SELECT c.rowid FROM {raw} AS c "
+                "SEMI JOIN _rejudge AS r ON c._load_id = r._load_id AND c._row_number = r._row_number)")
     # A key repeated in its file is judged against every row of that file with that key.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_batch AS SELECT c.* FROM {current} AS c SEMI JOIN "
-                f"(SELECT DISTINCT _load_id, {key} AS k FROM _judged_rows) AS j "
-                f"ON c._load_id = j._load_id AND c.{key} = j.k")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _judged_batch AS SELECT * FROM {raw} WHERE rowid IN "
+                f"(SELECT c.rowid FROM {raw} AS c SEMI JOIN (SELECT DISTINCT _load_id, {key} AS k FROM _judged_rows) "
+                f"AS j ON c._load_id = j._load_id AND c.{key} = j.k)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _before AS SELECT _load_id, _row_number, {key} AS k FROM {table} "
                 "SEMI JOIN _rejudge USING (_load_id, _row_number)")
     con.execute(f"DELETE FROM {table} WHERE _load_id IN (SELECT load_id FROM _gone_loads) "

@@ -148,3 +148,30 @@ def test_sensor_sees_mapped_exports_outside_the_entity_folders(tiny_landing, tmp
     (tiny_landing / "exports" / "lines.csv").write_text("order_id\nM1\n", encoding="utf-8")
     second = sensor_tick(landing, first.cursor)
     assert second.run_requests[0].tags["retention/new_files"] == "exports/lines.csv"
+
+
+def test_the_instance_stores_events_through_one_engine_per_file(tmp_path, monkeypatch):
+    from orchestration.instance import EARLIER_DAGSTER_YAML, dagster_home
+    from orchestration.runs.event_storage import SqliteEventLogStorage
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    # An unedited dagster.yaml of an earlier release is brought up to date; an edited one would be left alone.
+    (home / "dagster.yaml").write_text(EARLIER_DAGSTER_YAML, encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    dagster_home()
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert type(storage) is SqliteEventLogStorage
+        result = dg.materialize([one], instance=instance)
+        assert result.success
+        # Where Dagster keeps them, one engine for the run's file and one for the index, whatever the events.
+        assert (home / "history" / "runs" / f"{result.run_id}.db").exists()
+        assert sorted(storage._engines) == sorted(["index", result.run_id])
+        events = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        assert [event.dagster_event.asset_key for event in events] == [dg.AssetKey("one")]
