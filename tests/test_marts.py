@@ -321,7 +321,7 @@ def test_an_order_in_another_currency_stops_the_build_with_its_name(tmp_path):
 
 
 def test_repeat_purchase_summaries_for_the_predictive_models(marts):
-    from orchestration.predictive.summaries import customer_summaries
+    from orchestration.predictive.summaries import customer_summaries, summaries_at_as_of_date
 
     summaries = customer_summaries(marts, T)
     by_id = {
@@ -342,3 +342,9 @@ def test_repeat_purchase_summaries_for_the_predictive_models(marts):
     assert by_id["C04"][:3] == pytest.approx((0, 0, 130 / 7)) and np.isnan(by_id["C04"][3])
     # C11 bought on T itself.
     assert by_id["C11"][:3] == (0, 0, 0)
+    # At T, the same summaries come from the per-customer model (what a run scores with).
+    kept = summaries_at_as_of_date(marts, T)
+    np.testing.assert_array_equal(kept.customer_id, summaries.customer_id)
+    for column in ("frequency", "recency", "age"):
+        np.testing.assert_array_equal(getattr(kept.purchases, column), getattr(summaries.purchases, column))
+    np.testing.assert_array_equal(kept.average_repeat_value, summaries.average_repeat_value)

@@ -92,6 +92,14 @@ def test_daily_runs_score_with_the_last_fit_and_refit_after_the_refit_days(tmp_p
                     f"status = 'completed' AS is_completed, false AS is_guest "
                     f"FROM read_parquet('{landing}/orders/*.parquet')")
         con.execute("CREATE TABLE intermediate.int_as_of_date AS SELECT DATE '2025-12-01' AS as_of_date")
+        # What the asset scores with: the per-customer purchase days up to T (dbt's int_customer_orders).
+        con.execute("CREATE VIEW intermediate.int_customer_orders AS "
+                    "WITH days AS (SELECT customer_id, order_date AS day, sum(net_revenue) AS revenue "
+                    "FROM intermediate.int_orders, intermediate.int_as_of_date "
+                    "WHERE is_completed AND NOT is_guest AND order_date <= as_of_date GROUP BY ALL) "
+                    "SELECT customer_id, count(*) AS purchase_days, min(day) AS first_order_date, "
+                    "max(day) AS last_order_date, sum(revenue) AS revenue, arg_min(revenue, day) AS first_day_revenue "
+                    "FROM days GROUP BY ALL")
         con.execute("CREATE TABLE intermediate.int_reporting_currency AS SELECT 'CNY' AS reporting_currency")
 
     def run(as_of: str, full_refresh: bool = False) -> dict:

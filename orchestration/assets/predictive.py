@@ -37,6 +37,7 @@ from orchestration.predictive.fitting import ConvergenceError, Fit
 from orchestration.predictive.summaries import (
     CustomerSummaries,
     customer_summaries,
+    summaries_at_as_of_date,
     grouped_for_fitting,
     holdout_actuals,
 )
@@ -190,7 +191,8 @@ def refit_reason(previous: StoredFit | None, as_of: date, customers: int, holdou
     key=["marts", "customer_predictions"],
     group_name="marts",
     kinds={"duckdb", "python"},
-    deps=[dg.AssetKey(["intermediate", "int_orders"]), dg.AssetKey(["intermediate", "int_as_of_date"])],
+    deps=[dg.AssetKey(["intermediate", "int_orders"]), dg.AssetKey(["intermediate", "int_customer_orders"]),
+          dg.AssetKey(["intermediate", "int_as_of_date"])],
     description="BG/NBD (P(alive), expected purchases) and Gamma-Gamma (expected spend) fitted by maximum "
                 "likelihood on weekly repeat-purchase summaries as of T; predicted CLV over the horizon, discounted "
                 "monthly; a holdout check of the models. Fitted again once T is RETENTION_REFIT_DAYS (7) past the "
@@ -203,7 +205,7 @@ def customer_predictions(context: dg.AssetExecutionContext, warehouse: DuckDBWar
     settings = prediction_settings.clv_settings()
     with warehouse.connect() as con:
         (as_of,) = con.execute("SELECT as_of_date FROM intermediate.int_as_of_date").fetchone()
-        summaries = customer_summaries(con, as_of)
+        summaries = summaries_at_as_of_date(con, as_of)
         repeat_customers = int(np.sum(summaries.purchases.frequency > 0))
         if repeat_customers < MIN_REPEAT_CUSTOMERS:
             reason = (f"not fitted: {repeat_customers} customers with repeat purchases, "
