@@ -97,7 +97,8 @@ def add_stored_key(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) -
     filled in from the key."""
     schema, name = table.split(".")
     (present,) = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-                             "AND schema_name = ? AND table_name = ? AND column_name = ?", [schema, name, KEY_COLUMN]).fetchone()
+                             "AND schema_name = ? AND table_name = ? AND column_name = ?",
+                             [schema, name, KEY_COLUMN]).fetchone()
     (exists,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                             "AND schema_name = ? AND table_name = ?",
                             [schema, name]).fetchone()

@@ -29,7 +29,8 @@ MART_KEYS = sorted(
     kinds={"duckdb", "parquet"},
     deps=MART_KEYS,
     description="The checked marts published for BI tools and analysts: a serving DuckDB file (read it read-only) "
-                "and one Parquet file per mart, each version built beside the old one and swapped in by rename. "
+                "and one Parquet file per mart (the order fact: a folder of months), each version built beside the "
+                "old one (the order fact replaced by its changed months only) and swapped in by rename. "
                 "Runs only when every mart and its blocking checks succeeded, so a failed run leaves the previous "
                 "version in place. Table marts._publication names the version (run id, time, as-of date).",
 )

@@ -8,7 +8,7 @@ import dagster as dg
 
 
 class ServingStore(dg.ConfigurableResource):
-    """The serving DuckDB file (its folder also holds parquet/current/<mart>.parquet), and the restricted one.
+    """The serving DuckDB file (its folder also holds the Parquet copies, parquet/current/), and the restricted one.
 
     The customers' names go to `contacts_path` only when the deployment asked
     for them (`publish_contacts`, RETENTION_PUBLISH_CONTACTS); otherwise they
