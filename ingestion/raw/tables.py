@@ -96,13 +96,12 @@ def add_stored_key(con: duckdb.DuckDBPyConnection, entity: Entity, table: str) -
     """Give a table of the entity's raw rows (raw, quarantine) created before KEY_COLUMN existed that column,
     filled in from the key."""
     schema, name = table.split(".")
-    (present,) = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-                             "AND schema_name = ? AND table_name = ? AND column_name = ?",
-                             [schema, name, KEY_COLUMN]).fetchone()
-    (exists,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                            "AND schema_name = ? AND table_name = ?",
-                            [schema, name]).fetchone()
-    if exists and not present:
+    # A table that does not exist has no columns: only an existing table without the key gets it.
+    columns, present = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE column_name = ?) FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+        [KEY_COLUMN, schema, name]).fetchone()
+    if columns and not present:
         con.execute(f"ALTER TABLE {table} ADD COLUMN {KEY_COLUMN} VARCHAR")
         con.execute(f"UPDATE {table} SET {KEY_COLUMN} = {stored_key(entity)}")
 

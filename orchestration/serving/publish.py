@@ -239,11 +239,9 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
         [NEXT_ALIAS, schema]).fetchall()]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, name: str) -> list[tuple[str, str]]:
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
     """(name, type) of a table's or view's columns, in order."""
-    return con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
-                       "AND schema_name = ? AND table_name = ? ORDER BY column_index",
-                       [database, schema, name]).fetchall()
+    return con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall()
 
 
 def _publish_by_parts(con: duckdb.DuckDBPyConnection, schema: str, name: str, version_dir: Path,
@@ -266,7 +264,7 @@ def _publish_by_parts(con: duckdb.DuckDBPyConnection, schema: str, name: str, ve
     con.execute(f"CREATE OR REPLACE TEMP TABLE _parts_now AS SELECT {part} AS part, count(*) AS rows, "
                 f"sum(hash(mart)::HUGEINT) AS content FROM {source} AS mart GROUP BY ALL")
     (kept,) = con.execute(f"SELECT count(*) FROM {parts} WHERE relation = ?", [name]).fetchone()
-    same_shape = _columns(con, NEXT_ALIAS, schema, name) == _columns(con, current_database(con), schema, name)
+    same_shape = name in _tables(con, schema) and _columns(con, target) == _columns(con, source)
     if not kept or not same_shape:
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
         changed = [part_value for (part_value,) in con.execute("SELECT part FROM _parts_now").fetchall()]
@@ -311,12 +309,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-
-
-def current_database(con: duckdb.DuckDBPyConnection) -> str:
-    """The name of the connection's default database (the warehouse)."""
-    (name,) = con.execute("SELECT current_database()").fetchone()
-    return name
 
 
 def publish_restricted(con: duckdb.DuckDBPyConnection, contacts_path: Path, run_id: str,
