@@ -109,8 +109,9 @@
 {%- endmacro %}
 
 {#- The configuration of a customer-level incremental model (see the top of this file): call it
-    first in the model; `origins`: whether its rows depend on where the period spine starts. The change log, the bounds and what the filter reads are named on every
-    parse, so that dbt knows the dependencies also when the filter is not rendered. -#}
+    first in the model; `origins`: whether its rows depend on where the period spine starts. The
+    change log, the bounds and what the filter reads are named on every parse, so that dbt knows the
+    dependencies also when the filter is not rendered. -#}
 {% macro customer_incremental_config(origins=true) -%}
     {{- config(
         materialized='incremental',
