@@ -259,13 +259,13 @@ def update_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, full: bool
     current = entity.current_raw_table
     candidates = [f"SELECT _load_id, _row_number FROM {raw} WHERE _load_id IN (SELECT load_id FROM _new_loads)",
                   f"SELECT _load_id, _row_number FROM {table}"]
-    # Rows naming a changed parent key, and orders whose lines changed: one pass over the current rows.
+    # Rows naming a changed parent key, and orders whose lines changed: one query each, not one query with
+    # OR, which would read every row instead of the row groups whose min/max can hold a changed key.
     touched = [f"{compared_value(entity, column)} IN ({changed_keys_since(parent, judged_seq)})"
                for column, parent in entity.references]
     if name == "orders":
         touched.append(f"{key} IN ({touched_order_ids()})")
-    if touched:
-        candidates.append(f"SELECT _load_id, _row_number FROM {current} WHERE {' OR '.join(touched)}")
+    candidates += [f"SELECT _load_id, _row_number FROM {current} WHERE {test}" for test in touched]
     con.execute("CREATE OR REPLACE TEMP TABLE _rejudge AS SELECT DISTINCT * FROM (" + " UNION ALL ".join(candidates)
                 + f") AS c WHERE _load_id IN (SELECT load_id FROM {CURRENT_LOADS_VIEW} WHERE entity = '{name}')")
     # The rows are found by their lineage and key columns, then read whole by row id: a join carrying every

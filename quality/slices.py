@@ -31,7 +31,7 @@ import duckdb
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw.changes import (
     built_fingerprint,
-    changed_keys_since,
+    changed_rows_query,
     consumed_change_seq,
     every_key_changed_since,
     mark_changes_consumed,
@@ -133,8 +133,7 @@ class ChangedKeys:
         if every_key:
             (rows,) = con.execute(f"SELECT count(*) FROM {self.relation}").fetchone()
             return SliceRows(None, rows, {"rows examined": rows})
-        changed = " OR ".join(f"{column} IN ({changed_keys_since(entity, since)})" for column, entity in touched)
-        query = f"SELECT * FROM {self.relation} WHERE {changed}"
+        query = changed_rows_query(self.relation, touched, since)
         (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS changed_rows").fetchone()
         return SliceRows(query, rows, {"rows examined": rows})
 

@@ -11,6 +11,7 @@ import great_expectations as gx
 from quality.data_docs import validate_with_docs
 from quality.gx_duckdb import relation_batch_definition, warehouse_datasource
 from quality.rules.row_rule import RowRule
+from quality.suites import COUNTED_ROWS_TYPE
 
 SAMPLE_ROWS = 5
 
@@ -77,7 +78,7 @@ def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite
         config = item.expectation_config
         error = item.exception_info.get("exception_message") if item.exception_info.get("raised_exception") else None
         unexpected = item.result.get("unexpected_count")
-        if config.type == "unexpected_rows_expectation":
+        if config.type == COUNTED_ROWS_TYPE:
             unexpected = item.result.get("observed_value")
         outcomes.append(ExpectationOutcome(
             description=config.description or config.type, success=bool(item.success) and error is None,

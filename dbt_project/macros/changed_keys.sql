@@ -30,7 +30,7 @@
     {%- set changes = source('change_log', 'changed_keys') -%}
     {%- set entity_list = quoted_list(entities or [change_entity()]) -%}
     (
-        {{ every_key_changed(entities) }}
+        {{ evaluate_once(every_key_changed(entities)) }}
         or {{ key_expression }} in (select key_value from {{ changes }}
                                     where entity in ({{ entity_list }}) and change_seq > {{ consumed_change_seq() }})
     )
@@ -86,8 +86,8 @@
     amounts already in this model are in, so that every row must be redone (false on a full build). -#}
 {% macro reporting_currency_moved() -%}
     {%- if is_incremental() -%}
-        ((select reporting_currency from {{ ref('int_reporting_currency') }})
-         is distinct from (select max(reporting_currency) from {{ this }}))
+        {{ evaluate_once("(select reporting_currency from " ~ ref('int_reporting_currency') ~ ")"
+                         ~ " is distinct from (select max(reporting_currency) from " ~ this ~ ")") }}
     {%- else -%}
         false
     {%- endif -%}

@@ -53,10 +53,10 @@ gaps as (
 
 intervals as (
 
-    -- median() skips the null gap before each customer's first purchase day, which alone has none.
+    -- The median skips the null gap before each customer's first purchase day, which alone has none.
     select
         customer_id,
-        median(gap_days) as median_interval_days,
+        {{ median('gap_days') }} as median_interval_days,
         count(*) as purchase_days,
         sum(case when gap_days is null then day_revenue end) as first_day_revenue
     from gaps
