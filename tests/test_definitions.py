@@ -173,5 +173,26 @@ def test_the_instance_stores_events_through_one_engine_per_file(tmp_path, monkey
         # Where Dagster keeps them, one engine for the run's file and one for the index, whatever the events.
         assert (home / "history" / "runs" / f"{result.run_id}.db").exists()
         assert sorted(storage._engines) == sorted(["index", result.run_id])
+        # One connection per file, kept open; commits return before the disk flush (WAL, synchronous
+        # NORMAL = 1; SQLite's default FULL = 2).
+        with storage._connect(result.run_id) as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+            first = conn.connection.dbapi_connection
+        with storage._connect(result.run_id) as conn:
+            assert conn.connection.dbapi_connection is first
         events = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         assert [event.dagster_event.asset_key for event in events] == [dg.AssetKey("one")]
+
+
+def test_the_event_log_keeps_only_the_most_recently_used_files_open(tmp_path):
+    from orchestration.runs.event_storage import OPEN_FILES, SqliteEventLogStorage
+
+    storage = SqliteEventLogStorage(base_dir=str(tmp_path))
+    shards = ["index", *(f"run{number}" for number in range(6))]
+    for shard in shards:
+        with storage._connect(shard) as conn:
+            conn.exec_driver_sql("SELECT 1")
+    assert list(storage._engines) == shards[-OPEN_FILES:]
+    storage.dispose()
+    assert not getattr(storage, "_engines", {})

@@ -45,10 +45,8 @@ def monthly_discount_rate(annual_rate: float) -> float:
 def predict(bg_params: dict[str, float], gg_params: dict[str, float], purchases: RepeatPurchases,
             average_repeat_value: np.ndarray, settings: ClvSettings) -> CustomerPredictions:
     """P(alive), expected purchases over the horizon, expected spend and discounted predicted CLV."""
-    cumulative = np.stack([
-        bgnbd.expected_purchases(bg_params, purchases, month * WEEKS_PER_MONTH)
-        for month in range(1, settings.horizon_months + 1)
-    ])
+    cumulative = bgnbd.expected_purchases_by_horizon(
+        bg_params, purchases, [month * WEEKS_PER_MONTH for month in range(1, settings.horizon_months + 1)])
     per_month = np.diff(cumulative, axis=0, prepend=0.0)
     discount = (1.0 + monthly_discount_rate(settings.annual_discount_rate)) ** -np.arange(
         1, settings.horizon_months + 1)
