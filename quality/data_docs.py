@@ -2,10 +2,12 @@
 
 One GX context per docs folder and process collects the suites and
 validations of a run, so the site's index lists every check of the run;
-each validation page stays on disk afterwards. The pages are drawn once, when
-the run ends (`build_data_docs`, called by the Dagster resource's teardown):
-drawn by each check, the site index and the suite page were drawn again for
-every check, each time with templates compiled anew (about 0.3 s a check).
+each validation page stays on disk afterwards. The pages of validations that
+passed are drawn once, when the run ends (`build_data_docs`, called by the
+Dagster resource's teardown): drawn by each check, the site index and the
+suite page were drawn again for every check, each time with templates
+compiled anew (about 0.3 s a check). A failed validation is drawn at once,
+with the index, so that its page is there even if the run is then killed.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def validate_with_docs(warehouse: Path, relation: str, suite: gx.ExpectationSuit
                        docs_dir: Path, query: str | None = None,
                        memory_limit: str | None = None) -> ExpectationSuiteValidationResult:
     """Validate `relation` (or the rows of `query`, under its name) with `suite` through a GX checkpoint whose
-    result the Data Docs in `docs_dir` show once `build_data_docs` draws them."""
+    result the Data Docs in `docs_dir` show once `build_data_docs` draws them (at once when it failed; a
+    caller outside Dagster calls `build_data_docs` itself when done)."""
     context = docs_context(docs_dir.resolve())
     with warehouse_datasource(warehouse, context=context, name=f"warehouse {relation}",
                               memory_limit=memory_limit) as (_, datasource):
@@ -64,6 +67,8 @@ def validate_with_docs(warehouse: Path, relation: str, suite: gx.ExpectationSuit
         ((identifier, result),) = checkpoint.run().run_results.items()
     _PENDING.setdefault(docs_dir.resolve(), []).extend(
         [identifier, ExpectationSuiteIdentifier(name=stored_suite.name)])
+    if not result.success:
+        build_data_docs(docs_dir)
     return result
 
 

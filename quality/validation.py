@@ -64,7 +64,8 @@ def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite
     """Run `suite` on `relation` (schema.table) of the warehouse, read-only, inside DuckDB.
 
     With `query`, on the rows it selects (a slice of the relation), under the relation's name.
-    With `docs_dir`, the run goes through a GX checkpoint that also writes the Data Docs there.
+    With `docs_dir`, the run goes through a GX checkpoint whose result the Data Docs there show once
+    `quality.data_docs.build_data_docs` draws them (the Dagster resource does when the run ends).
     `memory_limit` caps DuckDB's buffers.
     """
     if docs_dir is not None:

@@ -196,3 +196,29 @@ def test_the_event_log_keeps_only_the_most_recently_used_files_open(tmp_path):
     assert list(storage._engines) == shards[-OPEN_FILES:]
     storage.dispose()
     assert not getattr(storage, "_engines", {})
+
+
+def test_a_watcher_sees_the_events_of_a_run_whose_file_stays_open(tmp_path, monkeypatch):
+    import time
+
+    from orchestration.instance import dagster_home
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    dagster_home()
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    with dg.DagsterInstance.get() as instance:
+        run_id = dg.materialize([one], instance=instance).run_id
+        seen: list[str] = []
+        # As the UI follows a running run: the file stays open, so a commit changes only its WAL file.
+        instance.watch_event_logs(run_id, None, lambda entry, _cursor: seen.append(entry.dagster_event.message))
+        instance.report_engine_event("one more event", instance.get_run_by_id(run_id))
+        deadline = time.monotonic() + 20
+        while "one more event" not in seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "one more event" in seen

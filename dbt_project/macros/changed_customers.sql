@@ -74,6 +74,7 @@
                    {%- endif %})
 {%- endmacro %}
 
+{#- SQL: the row of raw._built_bounds for this model (none before its first build). -#}
 {% macro built_bounds_of_this() -%}
     {{- return("(select * from " ~ source('change_log', 'built_bounds') ~ " where model = '"
                ~ this.identifier ~ "')") -}}
@@ -83,7 +84,8 @@
     (empty when every customer is redone): made by the first pre-hook, read by the delete and by
     the model's filter. Kept as a subquery of the filter, its size unknown, the set made DuckDB
     build its join on all ten million orders instead of on these few thousand customers (2.5 s a
-    model at a million customers, for a day of new orders). -#}
+    model at a million customers, for a day of new orders). The model's compiled SQL reads it, so
+    it runs only after that pre-hook (not by hand with dbt show). -#}
 {% macro redo_customers() -%}
     {{- return(api.Relation.create(identifier=this.identifier ~ '__redo_customers', type='table')) -}}
 {%- endmacro %}

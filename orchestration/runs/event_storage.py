@@ -12,8 +12,10 @@ used by one thread at a time under Dagster's lock. Other processes (`retention
 ui`, the daemon) read and write the same files as before: Dagster keeps them
 in WAL mode. Commits return without waiting for the disk (`PRAGMA synchronous
 = NORMAL`): in WAL mode a killed process loses nothing it committed, only a
-crash of the machine itself can lose the last events. dagster.yaml names it
-(orchestration/instance.py).
+crash of the machine itself can lose the last events. With the file kept open
+a commit changes only its WAL file (`<run>.db-wal`) until a checkpoint, so the
+watcher that shows a running run's events live in the UI wakes on that file
+too. dagster.yaml names it (orchestration/instance.py).
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.event_api import EventHandlerFn
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage as DagsterSqliteEventLog
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorageWatchdog
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
+from watchdog.events import FileSystemEvent
+from watchdog.observers import Observer
 
 
 # Files kept open at once (the index, the run being written, and a few a reader looked at last).
@@ -76,12 +82,34 @@ class SqliteEventLogStorage(DagsterSqliteEventLog):
             engines.popitem(last=False)[1].dispose()
         return engine
 
+    def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
+        """Call `callback` with the run's new events as they are committed (Dagster's watcher, see the module
+        docstring for why it also watches the WAL file)."""
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _RunLogWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
+
     def dispose(self) -> None:
         """Close the open connections, then what Dagster's storage holds."""
         with self._db_lock:
             for engine in self.__dict__.pop("_engines", {}).values():
                 engine.dispose()
         super().dispose()
+
+
+class _RunLogWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watcher of a run's event file, woken also by the file's WAL, where commits land first."""
+
+    @property
+    def patterns(self) -> list[str]:
+        """The run's database file and its WAL file."""
+        return [self._log_path, f"{self._log_path}-wal"]
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        """Read the events committed since the last call and hand them on."""
+        self._process_log()
 
 
 def _commit_without_flush(dbapi_connection: Any, _record: Any) -> None:
