@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from orchestration.assets.dbt import dbt_build_args
 from orchestration.definitions import build_definitions
@@ -150,21 +152,31 @@ def test_sensor_sees_mapped_exports_outside_the_entity_folders(tiny_landing, tmp
     assert second.run_requests[0].tags["retention/new_files"] == "exports/lines.csv"
 
 
-def test_the_instance_stores_events_through_one_engine_per_file(tmp_path, monkeypatch):
-    from orchestration.instance import EARLIER_DAGSTER_YAML, dagster_home
-    from orchestration.runs.event_storage import SqliteEventLogStorage
+@dg.asset
+def one() -> int:
+    """An asset to materialise on a project instance."""
+    return 1
+
+
+def project_dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dagster_yaml: str | None = None) -> Path:
+    """A Dagster home set up as the CLI sets up .dagster (with `dagster_yaml` written there first)."""
+    from orchestration.instance import dagster_home
 
     home = tmp_path / "dagster_home"
     home.mkdir()
-    # An unedited dagster.yaml of an earlier release is brought up to date; an edited one would be left alone.
-    (home / "dagster.yaml").write_text(EARLIER_DAGSTER_YAML, encoding="utf-8")
+    if dagster_yaml is not None:
+        (home / "dagster.yaml").write_text(dagster_yaml, encoding="utf-8")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     dagster_home()
+    return home
 
-    @dg.asset
-    def one() -> int:
-        return 1
 
+def test_the_instance_stores_events_through_one_engine_per_file(tmp_path, monkeypatch):
+    from orchestration.instance import EARLIER_DAGSTER_YAML
+    from orchestration.runs.event_storage import SqliteEventLogStorage
+
+    # An unedited dagster.yaml of an earlier release is brought up to date; an edited one would be left alone.
+    home = project_dagster_home(tmp_path, monkeypatch, EARLIER_DAGSTER_YAML)
     with dg.DagsterInstance.get() as instance:
         storage = instance.event_log_storage
         assert type(storage) is SqliteEventLogStorage
@@ -201,17 +213,7 @@ def test_the_event_log_keeps_only_the_most_recently_used_files_open(tmp_path):
 def test_a_watcher_sees_the_events_of_a_run_whose_file_stays_open(tmp_path, monkeypatch):
     import time
 
-    from orchestration.instance import dagster_home
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    dagster_home()
-
-    @dg.asset
-    def one() -> int:
-        return 1
-
+    project_dagster_home(tmp_path, monkeypatch)
     with dg.DagsterInstance.get() as instance:
         run_id = dg.materialize([one], instance=instance).run_id
         seen: list[str] = []
