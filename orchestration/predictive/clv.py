@@ -58,5 +58,5 @@ def predict(bg_params: dict[str, float], gg_params: dict[str, float], purchases:
 def tracking_curve(bg_params: dict[str, float], grouped: RepeatPurchases, weeks: int) -> np.ndarray:
     """Expected cumulative repeat purchases of all calibrated customers after 1..weeks holdout weeks."""
     weights = grouped.weights()
-    return np.array([np.sum(weights * bgnbd.expected_purchases(bg_params, grouped, float(week)))
-                     for week in range(1, weeks + 1)])
+    by_week = bgnbd.expected_purchases_by_horizon(bg_params, grouped, [float(week) for week in range(1, weeks + 1)])
+    return np.sum(weights * by_week, axis=1)
