@@ -34,7 +34,7 @@ import duckdb
 from ingestion.contract import Entity
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW
 from ingestion.raw.tables import SOURCE_STATUSES_TABLE
-from quality.rules.raw import VERDICTS_TABLE, load_rules, sql_list
+from quality.rules.raw import VERDICTS_TABLE, load_rules, shared_values, sharing, sql_list
 from quality.rules.row_rule import RowRule
 
 # Per entity and load: the load rules' fingerprint the load was judged with.
@@ -75,8 +75,11 @@ def judge_loads(con: duckdb.DuckDBPyConnection, entity: Entity, load_ids: list[s
         return
     ensure_verdict_tables(con)
     loads = sql_list(load_ids) or "NULL"
-    rules = load_rules(entity.name)
-    relation = f"(SELECT * FROM {entity.raw_table} WHERE _load_id IN ({loads}))"
+    # The conversions several rules read are computed once per row (shared_values).
+    shared = shared_values(entity.name)
+    rules = [sharing(rule, shared) for rule in load_rules(entity.name)]
+    converted = "".join(f", {expression} AS {column}" for expression, column in shared.items())
+    relation = f"(SELECT *{converted} FROM {entity.raw_table} WHERE _load_id IN ({loads}))"
     broken = ", ".join(f"CASE WHEN coalesce(({rule.predicate_on(relation)}), false) THEN '{rule.name}' END"
                        for rule in rules)
     con.execute(f"DELETE FROM {VERDICTS_TABLE} WHERE entity = ? AND load_id IN ({loads})", [entity.name])

@@ -227,3 +227,41 @@ def test_the_raw_check_examines_each_load_once(settings, tiny_landing):
     passed, metadata = evaluate()
     assert not passed and (metadata["loads examined"], metadata["rows examined"]) == (1, 1)
     assert metadata["unexpected rows"] == {"orders.customer_id_known": 1}
+
+
+def test_judging_a_load_with_shared_conversions_finds_what_each_rule_finds_alone():
+    """The load's verdicts (conversions computed once per row) equal each rule's own predicate, row by row."""
+    import duckdb
+
+    from ingestion.raw.tables import ensure_raw_table, stored_key
+    from quality.rules.raw import VERDICTS_TABLE, load_rules
+    from quality.verdicts import judge_loads
+
+    orders = ENTITIES["orders"]
+    # (order_id, ordered_at, order_discount, order_total): odd texts of every kind the type rules judge.
+    values = [("O1", "2024-05-05 10:00:00", "0", "10.00"), ("O2", "not-a-date", "0", "10.00"),
+              ("O3", "2999-01-01", "0", "10.00"), ("O4", "1850-03-01", "0", "10.00"),
+              ("O5", "2024-05-05T10:00:00-04:00", "1.5e1", "2.555"), ("O6", "2024-05-05", "-1", "1e20"),
+              ("O7", " 2024-05-05 ", "abc", " 7.10 "), ("O1", "2024-05-06", "0", "10.00"), ("", None, None, None)]
+    con = duckdb.connect()
+    ensure_raw_table(con, orders)
+    con.executemany(f"INSERT INTO {orders.raw_table} (order_id, customer_id, ordered_at, status, currency, "
+                    "order_discount, order_total, _row_number, _load_id) "
+                    "VALUES (?, 'C1', ?, 'paid', 'CNY', ?, ?, ?, 'L1')",
+                    [(*row, number) for number, row in enumerate(values, start=1)])
+    con.execute(f"UPDATE {orders.raw_table} SET _key = {stored_key(orders)}")
+    judge_loads(con, orders, ["L1"])
+    kept = set(con.execute(f"SELECT rule, row_number FROM {VERDICTS_TABLE}").fetchall())
+    alone = {(rule.name, number) for rule in load_rules("orders") for (number,) in con.execute(
+        f"SELECT _row_number FROM {orders.raw_table} WHERE coalesce(({rule.predicate_on(orders.raw_table)}), false)"
+    ).fetchall()}
+    assert kept == alone
+    # By hand: the rows each kind of rule must find in the fixture above.
+    assert {number for rule, number in kept if rule == "orders.ordered_at_parses"} == {2}
+    assert {number for rule, number in kept if rule == "orders.ordered_at_not_in_future"} == {3}
+    assert {number for rule, number in kept if rule == "orders.ordered_at_not_too_old"} == {4}
+    assert {number for rule, number in kept if rule == "orders.order_total_decimals"} == {5}
+    assert {number for rule, number in kept if rule == "orders.order_discount_is_number"} == {7}
+    assert {number for rule, number in kept if rule == "orders.order_discount_not_negative"} == {6}
+    assert {number for rule, number in kept if rule == "orders.key_unique_in_file"} == {1, 8}
+    assert {number for rule, number in kept if rule == "orders.order_id_present"} == {9}

@@ -21,7 +21,7 @@ Expectations' own), which `RowRule.predicate_on` replaces for plain SQL.
 from __future__ import annotations
 
 from ingestion.contract import ENTITIES
-from ingestion.raw.tables import KEY_COLUMN, compared_value, key_text
+from ingestion.raw.tables import KEY_COLUMN, compared_value
 from quality.rules.row_rule import RowRule
 
 
@@ -73,7 +73,8 @@ def reference_rules(entity: str) -> list[RowRule]:
 def conflicting_duplicate_rules(entity: str) -> list[RowRule]:
     """Rows sharing a key (and version) within one load while their content differs."""
     spec = ENTITIES[entity]
-    keys = [key_text(c) for c in spec.key_columns]
+    # The first key as stored at load (KEY_COLUMN): one column instead of trimming each key anew.
+    keys = [compared_value(spec, c) for c in spec.key_columns]
     versions = [f"coalesce(trim({c}), '')" for c in spec.version_columns]
     grouping = ", ".join(["_load_id", *keys, *versions])
     content = "row(" + ", ".join(spec.columns) + ")"
