@@ -110,7 +110,11 @@ def key_counts_query(entity: Entity, changed_keys: str | None) -> str:
     """
     first = f"accepted.{KEY_COLUMN}"
     keys = ", ".join(_staging_key(entity, c) for c in entity.key_columns)
-    content = "row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + ")"
+    # A version is told apart by the hash of its content: grouping by one number instead of every column
+    # (a third faster at eighteen million lines). Two versions of one full key would have to share a
+    # 64-bit hash to be counted as one, and even then only the split between exact duplicates and
+    # superseded versions would move: their sum, and so the balance, does not depend on it.
+    content = "hash(row(" + ", ".join(f"accepted.{c}" for c in entity.columns) + "))"
     only = f"WHERE {first} IN ({changed_keys})" if changed_keys is not None else ""
     # Three plain groupings (rows per version, versions per full key, full keys per key) rather than
     # count(DISTINCT ...) per key: the same counts, and DuckDB hashes each row once instead of keeping a
