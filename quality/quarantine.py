@@ -190,11 +190,21 @@ def rebuild_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[s
     """
     ensure_quarantine_tables(con)
     ensure_rule_inputs(con, entity)
+    raw, judgement = entity.raw_table, (RULE_COLUMN, REASON_COLUMN, OWN_DEFECT_COLUMN)
+    # Judged by lineage and the columns the rules read, then the rejected rows read whole by row id: a
+    # judgement carrying every column through its joins takes twice as long (orders 21 s instead of 12 s,
+    # lines 21 s instead of 8 s at ten million orders).
     with kept_build_sides(con):
-        con.execute(
-            f"CREATE OR REPLACE TABLE {quarantine_table(entity)} AS "
-            f"{rejected_rows_query(entity, entity.current_raw_table)}"
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _rejected AS SELECT _load_id, _row_number, {', '.join(judgement)} "
+                    f"FROM ({rejected_rows_query(entity, entity.current_raw_table)}) AS rejected")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {quarantine_table(entity)} AS SELECT judged.*, "
+        f"{', '.join(f'rejected.{column}' for column in judgement)} FROM (SELECT * FROM {raw} WHERE rowid IN ("
+        f"SELECT c.rowid FROM {raw} AS c SEMI JOIN _rejected AS r "
+        "ON c._load_id = r._load_id AND c._row_number = r._row_number)) AS judged "
+        "JOIN _rejected AS rejected ON judged._load_id = rejected._load_id "
+        "AND judged._row_number = rejected._row_number")
+    con.execute("DROP TABLE _rejected")
     record_changed_keys(con, entity.name, None)
     _remember_judged(con, entity)
     return rows_per_rule(con, entity)
