@@ -8,7 +8,23 @@
 --   complete calendar years (the yearly grain of customer_retention, on the
 --   group's customers only); expected lifespan = 1 / that rate;
 -- - a null factor (no tenure yet, no complete year, churn rate 0) gives a null CLV.
-with customer_groups as (
+-- Each customer's figures are summed once per customer first (one row each), so
+-- the two groupings read a million rows instead of joining the customers'
+-- yearly transitions once per dimension.
+with yearly_churn as (
+
+    select
+        customer_id,
+        sum(case when is_in_start_base then 1 else 0 end) as start_years,
+        sum(case when is_churned then 1 else 0 end) as churned_years
+    from {{ ref('int_customer_period_transitions') }}
+    where grain = 'year'
+        and is_complete_period
+    group by customer_id
+
+),
+
+customer_groups as (
 
     select
         customers.customer_id,
@@ -16,66 +32,43 @@ with customer_groups as (
         customers.revenue,
         {{ dbt.datediff('customers.first_order_date', 'as_of.as_of_date', 'day') }} / 365.25 as tenure_years,
         cast(extract(year from customers.first_order_date) as varchar) as acquisition_cohort_year,
-        coalesce(crm.acquisition_channel, 'unknown') as acquisition_channel
+        coalesce(crm.acquisition_channel, 'unknown') as acquisition_channel,
+        -- null for a customer with no complete year: a group of only such customers has no churn rate
+        yearly_churn.start_years,
+        yearly_churn.churned_years
     from {{ ref('int_customer_orders') }} as customers
     cross join {{ ref('int_as_of_date') }} as as_of
     left join {{ ref('stg_crm__customers') }} as crm
         on customers.customer_id = crm.customer_id
+    left join yearly_churn
+        on customers.customer_id = yearly_churn.customer_id
 
 ),
 
 membership as (
 
-    select customer_id, 'acquisition_cohort_year' as dimension, acquisition_cohort_year as dimension_value
+    select 'acquisition_cohort_year' as dimension, acquisition_cohort_year as dimension_value, customer_groups.*
     from customer_groups
     union all
-    select customer_id, 'acquisition_channel' as dimension, acquisition_channel as dimension_value
+    select 'acquisition_channel' as dimension, acquisition_channel as dimension_value, customer_groups.*
     from customer_groups
-
-),
-
-value as (
-
-    select
-        membership.dimension,
-        membership.dimension_value,
-        count(*) as customers,
-        sum(customer_groups.orders) as orders,
-        sum(customer_groups.revenue) as revenue,
-        avg(customer_groups.tenure_years) as observed_tenure_years
-    from membership
-    inner join customer_groups on membership.customer_id = customer_groups.customer_id
-    group by membership.dimension, membership.dimension_value
-
-),
-
-yearly_churn as (
-
-    select
-        membership.dimension,
-        membership.dimension_value,
-        sum(case when transitions.is_in_start_base then 1 else 0 end) as start_customers,
-        sum(case when transitions.is_churned then 1 else 0 end) as churned_customers
-    from membership
-    inner join {{ ref('int_customer_period_transitions') }} as transitions
-        on membership.customer_id = transitions.customer_id
-    where transitions.grain = 'year'
-        and transitions.is_complete_period
-    group by membership.dimension, membership.dimension_value
 
 ),
 
 factors as (
 
     select
-        value.*,
-        cast(value.revenue as double) / value.orders as average_order_value,
-        cast(value.orders as double) / value.customers / nullif(value.observed_tenure_years, 0) as purchase_frequency,
-        cast(yearly_churn.churned_customers as double) / nullif(yearly_churn.start_customers, 0) as annual_churn_rate
-    from value
-    left join yearly_churn
-        on value.dimension = yearly_churn.dimension
-        and value.dimension_value = yearly_churn.dimension_value
+        dimension,
+        dimension_value,
+        count(*) as customers,
+        sum(orders) as orders,
+        sum(revenue) as revenue,
+        avg(tenure_years) as observed_tenure_years,
+        cast(sum(revenue) as double) / sum(orders) as average_order_value,
+        cast(sum(orders) as double) / count(*) / nullif(avg(tenure_years), 0) as purchase_frequency,
+        cast(sum(churned_years) as double) / nullif(sum(start_years), 0) as annual_churn_rate
+    from membership
+    group by dimension, dimension_value
 
 )
 

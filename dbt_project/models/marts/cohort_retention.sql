@@ -8,14 +8,6 @@ with activity as (
 
 ),
 
-cohort_sizes as (
-
-    select grain, cohort_period_index, count(distinct customer_id) as cohort_size
-    from activity
-    group by grain, cohort_period_index
-
-),
-
 cohort_activity as (
 
     select
@@ -26,6 +18,17 @@ cohort_activity as (
         sum(revenue) as revenue
     from activity
     group by grain, cohort_period_index, period_index
+
+),
+
+cohort_sizes as (
+
+    -- Every customer is active in their cohort period (it is their first active
+    -- period), once: the cohort's size is its active customers there, which
+    -- spares a count(distinct customer_id) over every activity row.
+    select grain, cohort_period_index, active_customers as cohort_size
+    from cohort_activity
+    where period_index = cohort_period_index
 
 ),
 
