@@ -62,6 +62,49 @@ def test_changed_file_with_same_name_is_loaded_as_new_version(warehouse, tiny_la
     assert versions == [(1, 9), (2, 10)]
 
 
+def test_a_file_is_read_again_only_when_its_signature_changed(warehouse, tiny_landing, monkeypatch):
+    import os
+
+    import ingestion.landing.loader as loader
+
+    hashed: list[str] = []
+    real_fingerprint = loader.fingerprint
+
+    def counting_fingerprint(path, *args, **kwargs):
+        hashed.append(path.name)
+        return real_fingerprint(path, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "fingerprint", counting_fingerprint)
+    path = tiny_landing / "order_items" / "order_items.csv"
+    load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS)
+    assert hashed == ["order_items.csv"]
+
+    # Untouched: known from its signature, not read.
+    (outcome,) = load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS).files
+    assert (outcome.status, outcome.file_version, hashed) == ("unchanged", 1, ["order_items.csv"])
+
+    # Touched (new modification time, same bytes): read once, found the same, and its new signature kept.
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    for _ in range(2):
+        (outcome,) = load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS).files
+        assert (outcome.status, outcome.file_version) == ("unchanged", 1)
+    assert hashed == ["order_items.csv", "order_items.csv"]
+
+    # Rewritten with other bytes of the same size and its modification time set back: the change
+    # time moved, so it is read and loaded as a new version.
+    touched = path.stat()
+    content = path.read_text(encoding="utf-8")
+    changed = content.replace("Books", "Bookz", 1)
+    assert changed != content and len(changed) == len(content)
+    path.write_text(changed, encoding="utf-8")
+    os.utime(path, ns=(touched.st_atime_ns, touched.st_mtime_ns))
+    assert path.stat().st_size == touched.st_size and path.stat().st_mtime_ns == touched.st_mtime_ns
+    (outcome,) = load_landing_entity(warehouse, tiny_landing, ORDER_ITEMS).files
+    assert (outcome.status, outcome.file_version) == ("new_version", 2)
+    assert len(hashed) == 3
+
+
 def test_lineage_columns_name_file_and_row(warehouse, tiny_landing):
     load_landing_entity(warehouse, tiny_landing, CUSTOMERS)
     rows = warehouse.execute(

@@ -62,8 +62,21 @@ def landing_files(landing_dir: Path, entity: str) -> tuple[list[LandingFile], li
     return data_files, unknown
 
 
+def file_signature(path: Path) -> str:
+    """What says a file's bytes are as they were when last read, without reading them.
+
+    Size, modification time, change time and inode, as `git status` compares
+    its index. `touch` or a copy changes the signature (the bytes are then
+    hashed again and found the same); writing the file changes its change
+    time, which no file tool can set back, so a rewrite that keeps the size
+    and restores the modification time is still seen.
+    """
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+
+
 def landing_snapshot(landing_dir: Path, entities: list[str], globs: list[str] = ()) -> dict[str, str]:
-    """Return {relative path: "size:mtime_ns"} of every data file waiting in the landing dir.
+    """Return {relative path: file_signature} of every data file waiting in the landing dir.
 
     `globs` are the mapped exports' globs (ingestion/mapping), whose files lie outside the entity folders.
     """
@@ -71,7 +84,6 @@ def landing_snapshot(landing_dir: Path, entities: list[str], globs: list[str] = 
     paths += [p for glob in globs for p in landing_dir.glob(glob) if p.is_file() and not is_hidden(p, landing_dir)]
     snapshot: dict[str, str] = {}
     for path in paths:
-        stat = path.stat()
-        snapshot[path.relative_to(landing_dir).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
+        snapshot[path.relative_to(landing_dir).as_posix()] = file_signature(path)
     return snapshot
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contract import Entity
-from ingestion.landing.discovery import LandingFile, is_hidden, landing_files
+from ingestion.landing.discovery import LandingFile, file_signature, is_hidden, landing_files
 from ingestion.landing.encoding import fingerprint, open_bytes, transcode_to_utf8
 from ingestion.landing.options import FileOptions, options_for
 from ingestion.landing.readers import csv_select, jsonl_select, parquet_select
@@ -48,6 +48,7 @@ from ingestion.raw.manifest import (
     loaded_versions,
     new_load_id,
     record_load,
+    remember_signature,
     utc_now,
 )
 from ingestion.raw.tables import (
@@ -281,6 +282,14 @@ def load_landing_file(
         return FileOutcome(path, "empty", 0, versions[-1][0] if versions else 0, None, "empty file, skipped",
                            warning=f"{path}: the file is empty, so nothing was loaded{kept}; it is read again once "
                                    "it has content")
+    # Taken before the file is read: a write while it is read changes it, so the next run reads it again.
+    signature = file_signature(landing_file.path)
+    if source is None and versions and versions[-1][2] == signature:
+        # A contract file whose bytes are those its latest version was read from: not read again
+        # (ten million orders are about a gigabyte to hash every run). A mapped export's version also
+        # depends on its mapping and lookups, so it is always hashed.
+        version = versions[-1][0]
+        return FileOutcome(path, "unchanged", 0, version, None, f"already loaded (version {version}), skipped")
     is_text = landing_file.file_format in ("csv", "jsonl")
     seen = fingerprint(landing_file.path, inspect_text=is_text,
                        encoding=options.encoding if options and is_text else None)
@@ -289,9 +298,11 @@ def load_landing_file(
         seen = replace(seen, sha256=combined_hash(seen.sha256, source, landing_dir, key_fingerprint(con)))
     if versions and versions[-1][1] == seen.sha256:
         version = versions[-1][0]
+        if source is None:
+            remember_signature(con, entity.name, path, version, signature)
         return FileOutcome(path, "unchanged", 0, version, seen.encoding, f"already loaded (version {version}), skipped")
     version = versions[-1][0] + 1 if versions else 1
-    returned_to = next((v for v, content in versions if content == seen.sha256), None)
+    returned_to = next((v for v, content, _ in versions if content == seen.sha256), None)
     with tempfile.TemporaryDirectory(prefix="retention-load-") as scratch:
         readable = landing_file.path
         transcoding = None
@@ -299,7 +310,7 @@ def load_landing_file(
             readable = Path(scratch) / f"utf8.{landing_file.file_format}"
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
         rows, drift, mapped_from = append_file_version(
-            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version, file_sha256), guard,
+            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version, file_sha256, signature), guard,
             MappedRead(source, Path(scratch), landing_dir) if source is not None else None)
     if version == 1:
         notes = [f"loaded {rows:,} rows"]
@@ -360,6 +371,7 @@ class FileVersion:
     size: int
     version: int
     file_sha256: str = ""  # the bytes' own hash (content_hash of a mapped export also covers its mapping)
+    signature: str = ""  # the file's signature when it was read (ingestion/landing/discovery.py file_signature)
 
 
 def append_file_version(
@@ -424,7 +436,7 @@ def append_file_version(
         record_entry = LoadRecord(lineage.load_id, entity.name, FILES_SOURCE, landing_file.relative_path,
                                   file_version.content_hash, file_version.size, version, rows, lineage.loaded_at,
                                   note, json.dumps(selected.origins, ensure_ascii=False) if mapped else "",
-                                  file_version.file_sha256)
+                                  file_version.file_sha256, file_version.signature)
         record_load(con, record_entry)
         # Judged with its manifest entry in place (a refusal names the export's own columns); a refusal
         # rolls both back.

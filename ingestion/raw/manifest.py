@@ -41,6 +41,9 @@ class LoadRecord:
     # SHA-256 of the file's bytes. For a contract file it is content_hash; a mapped export's content_hash
     # also covers its mapping (ingestion/landing/loader.py combined_hash). The sensor compares this one.
     file_sha256: str = ""
+    # The file's signature when it was last hashed (ingestion/landing/discovery.py file_signature): while
+    # the file keeps it, a run knows its content without reading it again.
+    file_signature: str = ""
 
 
 def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
@@ -65,6 +68,7 @@ def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
     # Manifests written before mapped exports existed get the column now.
     con.execute(f"ALTER TABLE {MANIFEST_TABLE} ADD COLUMN IF NOT EXISTS mapped_from VARCHAR")
     con.execute(f"ALTER TABLE {MANIFEST_TABLE} ADD COLUMN IF NOT EXISTS file_sha256 VARCHAR")
+    con.execute(f"ALTER TABLE {MANIFEST_TABLE} ADD COLUMN IF NOT EXISTS file_signature VARCHAR")
     con.execute(
         f"""
         CREATE OR REPLACE VIEW {CURRENT_LOADS_VIEW} AS
@@ -109,13 +113,26 @@ def mapped_origins(con: duckdb.DuckDBPyConnection, load_id: str) -> dict[str, st
     return json.loads(row[0]) if row and row[0] else {}
 
 
-def loaded_versions(con: duckdb.DuckDBPyConnection, entity: str, source_file: str) -> list[tuple[int, str]]:
-    """Return [(file_version, content_hash)] of the versions of a landing file already loaded, oldest first."""
+def loaded_versions(con: duckdb.DuckDBPyConnection, entity: str, source_file: str) -> list[tuple[int, str, str]]:
+    """Return [(file_version, content_hash, file_signature)] of a landing file's loaded versions, oldest first.
+
+    The signature is "" where none was recorded (a manifest entry from before signatures were kept).
+    """
     return con.execute(
-        f"SELECT file_version, content_hash FROM {MANIFEST_TABLE} "
+        f"SELECT file_version, content_hash, coalesce(file_signature, '') FROM {MANIFEST_TABLE} "
         f"WHERE entity = ? AND source = '{FILES_SOURCE}' AND source_file = ? ORDER BY file_version",
         [entity, source_file],
     ).fetchall()
+
+
+def remember_signature(con: duckdb.DuckDBPyConnection, entity: str, source_file: str, file_version: int,
+                       signature: str) -> None:
+    """Record that the file, now with `signature`, still holds the content of its loaded `file_version`."""
+    con.execute(
+        f"UPDATE {MANIFEST_TABLE} SET file_signature = ? "
+        f"WHERE entity = ? AND source = '{FILES_SOURCE}' AND source_file = ? AND file_version = ?",
+        [signature, entity, source_file, file_version],
+    )
 
 
 @dataclass(frozen=True)
@@ -143,12 +160,12 @@ def record_load(con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:
     """Add one entry to the manifest."""
     con.execute(
         f"INSERT INTO {MANIFEST_TABLE} (load_id, entity, source, source_file, content_hash, file_size, "
-        "file_version, rows_loaded, loaded_at, note, mapped_from, file_sha256) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "file_version, rows_loaded, loaded_at, note, mapped_from, file_sha256, file_signature) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             record.load_id, record.entity, record.source, record.source_file, record.content_hash,
             record.file_size, record.file_version, record.rows_loaded, record.loaded_at, record.note,
-            record.mapped_from or None, record.file_sha256 or record.content_hash,
+            record.mapped_from or None, record.file_sha256 or record.content_hash, record.file_signature or None,
         ],
     )
 

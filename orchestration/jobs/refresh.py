@@ -45,7 +45,7 @@ def new_landing_files_sensor(context: dg.SensorEvaluationContext, landing: Landi
 
     The runs record what the manifest holds (`landed.json`, written when a run
     ends; the sensor cannot open the warehouse while a run writes it). A file
-    is hashed again only when its size or modification time changed; content
+    is hashed again only when its signature (size, times, inode) changed; content
     a run was already requested for is not requested twice. So starting the
     UI, a CLI run, `touch` or a copy of the same bytes start nothing. The run's
     tags name the files (`retention/new_files`).
