@@ -45,6 +45,7 @@ from ingestion.raw.changes import (
     prune_consumed_changes,
     record_changed_keys,
 )
+from ingestion.raw.layout import ensure_layout
 from ingestion.raw.manifest import CURRENT_LOADS_VIEW, mapped_origins
 from ingestion.raw.tables import (
     KEY_COLUMN,
@@ -109,7 +110,15 @@ def quarantine_table(entity: Entity) -> str:
 
 
 def ensure_quarantine_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw and quarantine table that does not exist yet (rules read their parents')."""
+    """Create every raw and quarantine table that does not exist yet (rules read their parents').
+
+    Once per layout (ingestion/raw/layout.py): the steps that call this find them in place.
+    """
+    ensure_layout(con, "quarantine", _create_quarantine_tables)
+
+
+def _create_quarantine_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The statements of ensure_quarantine_tables (each one idempotent)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for entity in ENTITIES.values():
         ensure_raw_table(con, entity)

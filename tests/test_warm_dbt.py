@@ -95,3 +95,21 @@ def test_the_warm_process_ends_with_stop_and_leaves_nothing(warm_probe):
     assert process.poll() is not None
     assert not socket_path.parent.exists()
     assert warm_probe.environment() == {}
+
+
+def test_the_warm_process_builds_the_schemas_each_command_validates():
+    import importlib
+
+    from dbt_common.dataclass_schema import dbtClassMixin
+
+    from orchestration.warm_dbt import WARM_SCHEMAS, _build_schemas
+
+    _build_schemas()
+    before = dbtClassMixin.json_schema.cache_info()
+    for name in WARM_SCHEMAS:
+        module, cls = name.split(":")
+        schema = getattr(importlib.import_module(module), cls).json_schema()
+        assert schema["type"] == "object"
+    after = dbtClassMixin.json_schema.cache_info()
+    # Every one was built already: each call is a hit, none builds anew.
+    assert (after.hits - before.hits, after.misses - before.misses) == (len(WARM_SCHEMAS), 0)
