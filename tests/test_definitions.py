@@ -210,6 +210,32 @@ def test_the_event_log_keeps_only_the_most_recently_used_files_open(tmp_path):
     assert not getattr(storage, "_engines", {})
 
 
+@dg.asset(check_specs=[dg.AssetCheckSpec(f"check_{number}", asset="checked") for number in range(3)])
+def checked():
+    yield dg.Output(1)
+    for number in range(3):
+        yield dg.AssetCheckResult(check_name=f"check_{number}", passed=number != 1)
+
+
+def test_the_event_log_looks_each_index_table_up_once(tmp_path, monkeypatch):
+    import sqlite3
+
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage as DagsterStorage
+
+    looked_up: list[str] = []
+    dagsters = DagsterStorage.has_table
+    monkeypatch.setattr(DagsterStorage, "has_table", lambda self, name: looked_up.append(name) or dagsters(self, name))
+    home = project_dagster_home(tmp_path, monkeypatch)
+    with dg.DagsterInstance.get() as instance:
+        runs = [dg.materialize([checked], instance=instance, raise_on_error=False).run_id for _ in range(2)]
+    # Six check results stored (each planned, then evaluated), one lookup of their table.
+    assert looked_up.count("asset_check_executions") == 1
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as index:
+        stored = index.execute("SELECT run_id, check_name, execution_status FROM asset_check_executions").fetchall()
+    assert sorted(stored) == sorted((run, f"check_{number}", "SUCCEEDED" if number != 1 else "FAILED")
+                                    for run in runs for number in range(3))
+
+
 def test_a_watcher_sees_the_events_of_a_run_whose_file_stays_open(tmp_path, monkeypatch):
     import time
 

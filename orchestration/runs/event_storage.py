@@ -82,6 +82,18 @@ class SqliteEventLogStorage(DagsterSqliteEventLog):
             engines.popitem(last=False)[1].dispose()
         return engine
 
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index holds `table_name`; a table found once is not looked up again.
+
+        Dagster asks before storing every check result (about 150 a run), each time with an engine and a
+        connection of its own. Tables are only ever added (by `dagster instance migrate`), so a table found
+        stays found; one not found is looked up again.
+        """
+        found: set[str] = self.__dict__.setdefault("_found_tables", set())
+        if table_name not in found and super().has_table(table_name):
+            found.add(table_name)
+        return table_name in found
+
     def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
         """Call `callback` with the run's new events as they are committed (Dagster's watcher, see the module
         docstring for why it also watches the WAL file)."""
