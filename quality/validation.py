@@ -95,6 +95,8 @@ def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit:
     Read-only DuckDB queries; rules without failures are left out; the first rows in file and row order.
     """
     samples = {}
+    if not rules:
+        return samples  # nothing failed: the warehouse is not opened at all
     config = {"memory_limit": memory_limit} if memory_limit else {}
     with duckdb.connect(str(warehouse), read_only=True, config=config) as con:
         for rule in rules:

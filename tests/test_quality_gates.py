@@ -17,7 +17,7 @@ from ingestion.demo import generate_demo_data
 from orchestration.runs.refresh import run_refresh
 from quality.rules.marts import MART_RULES
 from quality.suites import rules_suite
-from quality.validation import validate_relation
+from quality.validation import failing_samples, validate_relation
 from tests.fixtures import STAGING_ROWS, write_usd_orders
 
 pytestmark = pytest.mark.slow
@@ -226,3 +226,10 @@ def test_staging_checks_examine_the_changed_keys_and_a_failure_again(settings, t
                         "stg_surveys__survey_responses": (True, 0)}
     # Nothing new, but the failed check has not moved past the seven orders: it examines them again.
     assert staging_checks_of_a_run(settings)["stg_orders__orders"] == (False, 7)
+
+
+def test_samples_of_no_failed_rule_leave_the_warehouse_unopened(tmp_path: Path):
+    # A check that passed asks for the samples of no rule: nothing is opened (the file need not even exist).
+    missing = tmp_path / "never_created.duckdb"
+    assert failing_samples(missing, "raw.orders", []) == {}
+    assert not missing.exists()
