@@ -204,7 +204,7 @@ def print_warnings(warnings: list[str]) -> None:
 def print_published(settings: Settings) -> None:
     """Print where readers find the quality report, the published marts and the HTML report."""
     from orchestration.serving.publish import read_publication
-    from quality.data_docs import index_page
+    from quality.docs_site import index_page
 
     data_docs = index_page(settings.data_docs_dir)
     if data_docs.exists():

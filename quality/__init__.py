@@ -7,7 +7,7 @@
 - `suites`: GX expectation suites built from the contract and the rules;
 - `quarantine`, `reconciliation`: the raw rows set aside, and the count that
   proves every received row ended somewhere;
-- `validation`, `data_docs`: running a suite, its figures and the HTML Data Docs.
+- `validation`, `data_docs`, `docs_site`: running a suite, its figures and the HTML Data Docs (`docs_site`: where they live, without GX).
 
 orchestration/checks makes Dagster asset checks of them, with their severities.
 """

@@ -44,11 +44,6 @@ def docs_context(docs_dir: Path) -> AbstractDataContext:
     return context
 
 
-def index_page(docs_dir: Path) -> Path:
-    """The Data Docs home page."""
-    return docs_dir / "index.html"
-
-
 def validate_with_docs(warehouse: Path, relation: str, suite: gx.ExpectationSuite,
                        docs_dir: Path, query: str | None = None,
                        memory_limit: str | None = None) -> ExpectationSuiteValidationResult:

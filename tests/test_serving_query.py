@@ -46,3 +46,22 @@ def test_sql_is_read_only_and_errors_are_one_line(settings):
     settings.serving_path.unlink()
     missing = runner.invoke(main, ["sql", "SELECT 1"])
     assert missing.exit_code == 2 and "no published marts at " in missing.output
+
+
+def test_status_names_the_quality_report_without_importing_great_expectations(settings):
+    import os
+    import subprocess
+    import sys
+
+    write_serving(settings)
+    settings.data_docs_dir.mkdir(parents=True)
+    (settings.data_docs_dir / "index.html").write_text("<html></html>", encoding="utf-8")
+    # A reader's command: Great Expectations (3-7 s to import) is for the checks, not for a path.
+    probe = ("import sys; from click.testing import CliRunner; from orchestration.cli import main; "
+             "result = CliRunner().invoke(main, ['status']); print(result.output); "
+             "print('gx imported:', 'great_expectations' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ), capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stdout.splitlines()
+    assert f"quality report   {settings.data_docs_dir / 'index.html'}  (Great Expectations Data Docs)" in lines
+    assert lines[-1] == "gx imported: False"

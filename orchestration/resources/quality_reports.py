@@ -6,7 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from quality.data_docs import build_data_docs, index_page
+from quality.data_docs import build_data_docs
+from quality.docs_site import index_page
 
 
 class QualityReports(dg.ConfigurableResource):
