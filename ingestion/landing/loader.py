@@ -310,7 +310,8 @@ def load_landing_file(
             readable = Path(scratch) / f"utf8.{landing_file.file_format}"
             transcoding = transcode_to_utf8(landing_file.path, readable, seen.encoding)
         rows, drift, mapped_from = append_file_version(
-            con, entity, landing_file, readable, FileVersion(seen.sha256, seen.size, version, file_sha256, signature), guard,
+            con, entity, landing_file, readable,
+            FileVersion(seen.sha256, seen.size, version, file_sha256, signature), guard,
             MappedRead(source, Path(scratch), landing_dir) if source is not None else None)
     if version == 1:
         notes = [f"loaded {rows:,} rows"]

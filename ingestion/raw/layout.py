@@ -3,7 +3,7 @@
 The raw and quarantine tables, the manifest, the change log and their views
 are created by idempotent statements (CREATE ... IF NOT EXISTS, ALTER ... ADD
 COLUMN IF NOT EXISTS, CREATE OR REPLACE VIEW). Every step that reads them used
-to run all of them first: about 90 statements, 0.15-0.3 s each time and about
+to run all of them first: about 110 statements, 0.15-0.3 s each time and about
 twenty times a run, and each rewritten view is a catalog change the warehouse
 checkpoints when the step closes it.
 
@@ -66,9 +66,10 @@ def layout_fingerprint(create: Callable[[Any], None]) -> str | None:
 
 def recorded_layout(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     """The fingerprint the warehouse recorded for layout `name`, or None."""
+    schema, table = LAYOUT_TABLE.split(".")
     (tables,) = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'raw' AND table_name = '_layout'").fetchone()
+        "AND schema_name = ? AND table_name = ?", [schema, table]).fetchone()
     if not tables:
         return None
     row = con.execute(f"SELECT fingerprint FROM {LAYOUT_TABLE} WHERE name = ?", [name]).fetchone()
@@ -82,6 +83,6 @@ def ensure_layout(con: duckdb.DuckDBPyConnection, name: str, create: Callable[[A
         return
     create(con)
     if fingerprint is not None:
-        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAYOUT_TABLE.split('.')[0]}")
         con.execute(f"CREATE TABLE IF NOT EXISTS {LAYOUT_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
         con.execute(f"INSERT OR REPLACE INTO {LAYOUT_TABLE} VALUES (?, ?)", [name, fingerprint])
