@@ -38,7 +38,8 @@ def gone(pid: int, seconds: float = 5.0) -> bool:
         try:
             if "zombie" in status.read_text().lower():
                 return True
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
+            # Gone before the open, or while its status was read (the kernel then answers ESRCH).
             return True
         time.sleep(0.05)
     return False
