@@ -42,6 +42,20 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
             self._connection = self.engine.connect()
         yield self._connection
 
+    def execute_query(self, query):  # noqa: ANN001, ANN201 (GX's signature)
+        """Run one metric query; after a failure, roll back so that the next query starts a clean transaction.
+
+        DuckDB aborts the open transaction when a statement fails (out of memory, a missing table), and
+        GX runs a suite's metric queries one after another on this one connection: without the rollback
+        every later rule of the suite would fail with "Current transaction is aborted" instead of counting.
+        """
+        try:
+            return super().execute_query(query)
+        except Exception:
+            if self._connection is not None:
+                self._connection.rollback()
+            raise
+
     def close(self) -> None:
         """Close the persisted connection and the pool (GX's close leaves the connection open)."""
         if self._connection is not None:

@@ -77,7 +77,7 @@ def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite
     outcomes = []
     for item in result.results:
         config = item.expectation_config
-        error = item.exception_info.get("exception_message") if item.exception_info.get("raised_exception") else None
+        error = raised_error(item.exception_info)
         unexpected = item.result.get("unexpected_count")
         if config.type == COUNTED_ROWS_TYPE:
             unexpected = item.result.get("observed_value")
@@ -88,23 +88,53 @@ def validate_relation(warehouse: Path, relation: str, suite: gx.ExpectationSuite
     return SuiteOutcome(relation, tuple(outcomes))
 
 
+def raised_error(exception_info: dict) -> str | None:
+    """The first line of the error an expectation raised, or None.
+
+    GX reports an expectation's own error at the top level and a failed metric query (the rule's SQL:
+    out of memory, a missing table) keyed by the metric, as an ExceptionInfo.
+    """
+    candidates = [exception_info, *exception_info.values()]
+    for info in candidates:
+        as_dict = info.to_json_dict() if hasattr(info, "to_json_dict") else info
+        if isinstance(as_dict, dict) and as_dict.get("raised_exception"):
+            return readable_error(str(as_dict.get("exception_message") or "error"))
+    return None
+
+
+MEMORY_HINT = ("DuckDB reached its memory limit: raise RETENTION_DUCKDB_MEMORY_LIMIT, or leave more free disk "
+               "next to the warehouse for it to spill to")
+
+
+def readable_error(message: str) -> str:
+    """The first line of a DuckDB error, with what to do when it ran out of memory."""
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    return f"{first} ({MEMORY_HINT})" if "out of memory" in first.lower() else first
+
+
 def failing_samples(warehouse: Path, relation: str, rules: list[RowRule], limit: int = SAMPLE_ROWS,
                     memory_limit: str | None = None) -> dict[str, list]:
     """A few rows breaking each rule, as {column: value} with file and row where the table has lineage.
 
     Read-only DuckDB queries; rules without failures are left out; the first rows in file and row order.
+    Examples only illustrate a count the check already has: a rule whose rows cannot be read (out of
+    memory, say) gets a note saying why instead of examples, and the check still reports its verdict.
     """
-    samples = {}
+    samples: dict[str, list] = {}
     if not rules:
         return samples  # nothing failed: the warehouse is not opened at all
     config = {"memory_limit": memory_limit} if memory_limit else {}
     with duckdb.connect(str(warehouse), read_only=True, config=config) as con:
         for rule in rules:
-            # In a stable order (raw rows by file, then row): the same failures show the same examples.
-            result = con.execute(f"SELECT * FROM ({rule.unexpected_rows_query(relation)}) AS broken "
-                                 f"ORDER BY ALL LIMIT {int(limit)}")
-            names = [d[0] for d in result.description]
-            rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+            try:
+                # In a stable order (raw rows by file, then row): the same failures show the same examples.
+                result = con.execute(f"SELECT * FROM ({rule.unexpected_rows_query(relation)}) AS broken "
+                                     f"ORDER BY ALL LIMIT {int(limit)}")
+                names = [d[0] for d in result.description]
+                rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+            except duckdb.Error as error:
+                samples[rule.name] = [{"examples not read": readable_error(str(error))}]
+                continue
             if rows:
                 samples[rule.name] = [sample_of(row, rule.column) for row in rows]
     return samples

@@ -71,7 +71,8 @@ def build_suite_check(
                     description=f"{name} on {relation}: no rows new to this check since it last examined them")
         outcome = validate_relation(path, relation, rules_suite(relation, suite_rules, columns),
                                     docs_dir=quality_reports.path, query=query, memory_limit=warehouse.memory_limit)
-        failed_rules = {o.rule for o in outcome.failed if o.rule}
+        # Examples of the rules that counted failing rows; a rule whose query raised has none to show.
+        failed_rules = {o.rule for o in outcome.failed if o.rule and o.error is None}
         samples = failing_samples(path, f"({query})" if query else relation,
                                   [rule for rule in suite_rules if rule.name in failed_rules],
                                   memory_limit=warehouse.memory_limit)
