@@ -94,8 +94,7 @@ def raised_error(exception_info: dict) -> str | None:
     GX reports an expectation's own error at the top level and a failed metric query (the rule's SQL:
     out of memory, a missing table) keyed by the metric, as an ExceptionInfo.
     """
-    candidates = [exception_info, *exception_info.values()]
-    for info in candidates:
+    for info in (exception_info, *exception_info.values()):
         as_dict = info.to_json_dict() if hasattr(info, "to_json_dict") else info
         if isinstance(as_dict, dict) and as_dict.get("raised_exception"):
             return readable_error(str(as_dict.get("exception_message") or "error"))
@@ -108,7 +107,7 @@ MEMORY_HINT = ("DuckDB reached its memory limit: raise RETENTION_DUCKDB_MEMORY_L
 
 def readable_error(message: str) -> str:
     """The first line of a DuckDB error, with what to do when it ran out of memory."""
-    first = message.strip().splitlines()[0] if message.strip() else "error"
+    first = next(iter(message.strip().splitlines()), "error")
     return f"{first} ({MEMORY_HINT})" if "out of memory" in first.lower() else first
 
 

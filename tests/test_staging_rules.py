@@ -8,9 +8,9 @@ import duckdb
 import pytest
 
 from ingestion.contract import ENTITIES
+from quality.rules.row_rule import RowRule
 from quality.rules.staging import staging_relation, staging_rules
 from quality.suites import rules_suite
-from quality.rules.row_rule import RowRule
 from quality.validation import ExpectationOutcome, failing_samples, readable_error, validate_relation
 
 LINES = "staging.stg_orders__order_items"
