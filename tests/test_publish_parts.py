@@ -3,6 +3,9 @@ and only the parts whose rows changed are written again."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -71,3 +74,81 @@ def test_only_changed_parts_are_written_again_and_both_copies_equal_the_mart(tmp
     assert not set(files_3.values()) & set(files_2.values())
     assert duckdb.execute("SELECT count(*), count(channel) FROM read_parquet(?)",
                           [parquet_files(current, "fct_orders")]).fetchone() == (4, 4)
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+sys.stdin.readline()
+print(con.execute("SELECT run_id FROM marts._publication").fetchone()[0],
+      con.execute("SELECT sum(net) FROM marts.fct_orders").fetchone()[0], flush=True)
+"""
+
+
+def test_the_version_before_the_current_one_is_brought_up_to_date_unless_a_reader_holds_it(tmp_path):
+    serving = tmp_path / "serving" / "serving.duckdb"
+    standby = serving.with_name(f".{serving.name}.standby")
+    current = serving.parent / "parquet" / "current"
+    con = warehouse(tmp_path / "warehouse.duckdb")
+
+    def parquet_rows() -> list[tuple]:
+        return duckdb.execute("SELECT order_id, order_month, net FROM read_parquet(?, hive_partitioning = false) "
+                              "ORDER BY order_id", [parquet_files(current, "fct_orders")]).fetchall()
+
+    publish_marts(con, serving, "run-1", None)
+    first_file = serving.stat().st_ino
+    assert not standby.exists()  # nothing was published before: nothing to keep
+    con.execute("UPDATE marts.fct_orders SET net = 31.00 WHERE order_id = 'O3'")
+    publish_marts(con, serving, "run-2", None)
+    assert standby.stat().st_ino == first_file  # run-1's file waits for the next publication
+    assert served(standby, "SELECT run_id FROM marts._publication") == [("run-1",)]
+
+    # February goes back to what run-1 had: run-1's file is brought up to date in place, and February's
+    # Parquet is written again (it differs from run-2's, which a comparison with run-1's hashes would miss).
+    con.execute("UPDATE marts.fct_orders SET net = 30.00 WHERE order_id = 'O3'")
+    con.execute("UPDATE marts.customer_retention SET rate = 0.75")
+    publish_marts(con, serving, "run-3", None)
+    expected = con.execute("SELECT * FROM marts.fct_orders ORDER BY order_id").fetchall()
+    assert serving.stat().st_ino == first_file
+    assert served(serving, "SELECT * FROM marts.fct_orders ORDER BY order_id") == expected
+    assert served(serving, "SELECT rate FROM marts.customer_retention") == [(0.75,)]
+    assert served(serving, "SELECT run_id FROM marts._publication") == [("run-3",)]
+    assert parquet_rows() == expected
+    assert [p.name for p in serving.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+    # A reader still has run-2's file (now the standby) open: it is left to the reader, the current file
+    # is copied instead, and the reader goes on seeing run-2.
+    second_file = standby.stat().st_ino
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(standby)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        con.execute("INSERT INTO marts.fct_orders VALUES ('O6', DATE '2024-04-01', 60.00)")
+        publish_marts(con, serving, "run-4", None)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().split() == ["run-2", "101.00"]
+    finally:
+        reader.kill()
+        reader.wait()
+    assert serving.stat().st_ino not in (first_file, second_file)
+    assert standby.stat().st_ino == first_file  # run-3's file, for the next publication
+    expected = con.execute("SELECT * FROM marts.fct_orders ORDER BY order_id").fetchall()
+    assert served(serving, "SELECT * FROM marts.fct_orders ORDER BY order_id") == expected
+    assert parquet_rows() == expected
+
+
+def test_a_standby_that_is_the_current_file_itself_is_never_written(tmp_path):
+    """Killed between linking the standby and the swap, the standby is the current file: it is copied."""
+    serving = tmp_path / "serving" / "serving.duckdb"
+    standby = serving.with_name(f".{serving.name}.standby")
+    con = warehouse(tmp_path / "warehouse.duckdb")
+    publish_marts(con, serving, "run-1", None)
+    os.link(serving, standby)
+    con.execute("UPDATE marts.customer_retention SET rate = 0.25")
+    publish_marts(con, serving, "run-2", None)
+    # The file run-1's readers hold keeps run-1's content; it is the standby now.
+    assert served(standby, "SELECT run_id, (SELECT rate FROM marts.customer_retention) FROM marts._publication") \
+        == [("run-1", 0.5)]
+    assert served(serving, "SELECT rate FROM marts.customer_retention") == [(0.25,)]

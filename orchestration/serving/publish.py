@@ -1,18 +1,27 @@
 """Atomic publishing of the marts: a new serving DuckDB file (and Parquet files) swapped in by rename.
 
 The next version is built beside the current one (`.serving.duckdb.<run>.tmp`,
-a copy of the current file in which every mart is replaced, the large ones
-part by part) and moved over it with one `os.replace`: a reader that opened
+in which every mart is replaced, the large ones part by part) and moved over
+it with one `os.replace`: a reader that opened
 the old file keeps reading it (the old inode lives until it closes), a
 reader that opens after the rename gets the new one, and nobody sees half of
-a version. The Parquet copies go to `parquet/versions/<run>/` (one file per
+a version. The file it is built in is the version before the current one,
+kept as `.serving.duckdb.standby` (a hard link made just before the swap),
+when no reader holds it open any more (DuckDB's own file lock says so: a
+reader's lock makes the attach fail): bringing that up to date rewrites the
+parts that changed over two publications, where copying the current file
+would write every byte of it (the order fact's ten million rows at a million
+customers) on every run. Where a reader still holds it, or there is none, the
+current file is copied as before. The standby costs one more file of the
+serving file's size on disk. The Parquet copies go to `parquet/versions/<run>/` (one file per
 mart, one folder of parts for a partitioned mart), which is complete only
 once its marker `_complete.json` is written (last); then the symlink
 `parquet/current` is swapped the same way. Table `marts._publication` says
 which version a reader sees.
 
-A publication killed halfway leaves a temporary serving file and a version
-folder without its marker. Both are debris: the next publication (which
+A publication killed halfway leaves a temporary serving file (perhaps the
+standby it was bringing up to date: the next publication copies instead) and
+a version folder without its marker. Both are debris: the next publication (which
 holds the writer lock, so no other publication can be running) removes
 them, never points `current` at an incomplete folder, and keeps the version
 readers had until the new one is complete. Killed in the instant between
@@ -40,6 +49,7 @@ MARTS_SCHEMA = "marts"
 RESTRICTED_SCHEMA = "restricted"
 PUBLICATION_TABLE = f"{MARTS_SCHEMA}._publication"
 NEXT_ALIAS = "next_serving"
+CURRENT_ALIAS = "current_serving"
 # Complete Parquet versions kept, the current one included (a reader may still be reading the one before).
 KEPT_PARQUET_VERSIONS = 2
 COMPLETE_MARKER = "_complete.json"
@@ -189,17 +199,23 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     relations = mart_relations(con, schema)
     rows: dict[str, int] = {}
-    if previous is not None:
-        # A published file is complete and never written again (its last writer checkpointed it on detach).
-        shutil.copyfile(serving_path, next_path)
-    con.execute(f"ATTACH '{next_path.as_posix()}' AS {NEXT_ALIAS}")
+    reused = previous is not None and _attach_standby(con, serving_path, next_path)
+    if not reused:
+        if previous is not None:
+            # A published file is complete and never written again (its last writer checkpointed it on detach).
+            shutil.copyfile(serving_path, next_path)
+        con.execute(f"ATTACH '{next_path.as_posix()}' AS {NEXT_ALIAS}")
+    if reused:
+        # The Parquet of the current version is what unchanged parts link to: compare with its parts.
+        con.execute(f"ATTACH '{serving_path.as_posix()}' AS {CURRENT_ALIAS} (READ_ONLY)")
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {NEXT_ALIAS}.{schema}")
         for gone in set(_tables(con, schema)) - set(relations) - {PARTS_TABLE_NAME}:
             con.execute(f"DROP TABLE {NEXT_ALIAS}.{schema}.{gone}")
         for name in relations:
             if schema == MARTS_SCHEMA and name in PARTITIONED_MARTS:
-                rows[name] = _publish_by_parts(con, schema, name, version_dir, previous_dir)
+                rows[name] = _publish_by_parts(con, schema, name, version_dir, previous_dir,
+                                               CURRENT_ALIAS if reused else NEXT_ALIAS)
                 continue
             target = f"{NEXT_ALIAS}.{schema}.{name}"
             con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {schema}.{name}")
@@ -217,6 +233,9 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
         con.execute(f"DETACH {NEXT_ALIAS}")
         next_path.unlink(missing_ok=True)
         raise
+    finally:
+        if reused:
+            con.execute(f"DETACH {CURRENT_ALIAS}")
     con.execute(f"DETACH {NEXT_ALIAS}")  # checkpoints: the file is complete on its own
     _fsync(next_path)
     marker = {"run_id": run_id, "published_at": published_at.isoformat(), "rows": rows}
@@ -224,6 +243,11 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     _fsync(version_dir / COMPLETE_MARKER)
     _fsync(version_dir)
     served = _current_version(serving_path)
+    if previous is not None:
+        # The version readers see until the swap becomes the standby of the next publication.
+        standby = standby_path(serving_path)
+        standby.unlink(missing_ok=True)
+        os.link(serving_path, standby)
     os.replace(next_path, serving_path)
     _fsync(serving_path.parent)
     current = parquet_root / "current"
@@ -232,11 +256,36 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     return Publication(serving_path, current, rows, run_id, as_of_date, published_at)
 
 
-def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    """The tables of `schema` in the serving file being built."""
+def standby_path(serving_path: Path) -> Path:
+    """Where the version before the current one is kept to build the next in (see the module docstring)."""
+    return serving_path.with_name(f".{serving_path.name}.standby")
+
+
+def _attach_standby(con: duckdb.DuckDBPyConnection, serving_path: Path, next_path: Path) -> bool:
+    """Move the standby to `next_path` and attach it for writing as NEXT_ALIAS; False (and no standby left)
+    when there is none, when it is the current file itself (killed between linking and swapping), or when
+    a reader still holds it open."""
+    standby = standby_path(serving_path)
+    if not standby.exists():
+        return False
+    if os.path.samefile(standby, serving_path):
+        standby.unlink()
+        return False
+    os.replace(standby, next_path)
+    try:
+        con.execute(f"ATTACH '{next_path.as_posix()}' AS {NEXT_ALIAS}")
+    except duckdb.Error:
+        # A reader that opened this version while it was current still reads it: leave its inode to it.
+        next_path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str, database: str = NEXT_ALIAS) -> list[str]:
+    """The tables of `schema` in an attached serving file (by default the one being built)."""
     return [name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?",
-        [NEXT_ALIAS, schema]).fetchall()]
+        [database, schema]).fetchall()]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
@@ -245,49 +294,46 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 
 def _publish_by_parts(con: duckdb.DuckDBPyConnection, schema: str, name: str, version_dir: Path,
-                      previous_dir: Path | None) -> int:
+                      previous_dir: Path | None, published: str = NEXT_ALIAS) -> int:
     """Publish a mart of PARTITIONED_MARTS by its changed parts; return its rows.
 
     Each part's rows and content hash are kept in the serving file
     (PARTS_TABLE_NAME). The parts whose hash differs from the kept one (or that
-    appeared or vanished) are deleted and inserted again in the file (a copy
-    of the published one) and written again as Parquet; the others' Parquet
-    files are hard links to the previous version's. Without kept hashes, or
-    when the mart's columns changed, the mart is published whole.
+    appeared or vanished) are deleted and inserted again in the file being
+    built. In Parquet, the parts that differ from the current version's (the
+    attached file `published`: the file being built when it started as a copy
+    of the current one) are written again, and the others' files are hard links
+    to the current version's. Without kept hashes, or when the mart's columns
+    changed, the mart is published whole.
     """
     column = PARTITIONED_MARTS[name]
     source, target = f"{schema}.{name}", f"{NEXT_ALIAS}.{schema}.{name}"
-    parts = f"{NEXT_ALIAS}.{schema}.{PARTS_TABLE_NAME}"
     part = f"coalesce(CAST({quote_identifier(column)} AS VARCHAR), '{NULL_PART}')"
-    con.execute(f"CREATE TABLE IF NOT EXISTS {parts} (relation VARCHAR, part VARCHAR, rows BIGINT, content HUGEINT)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {NEXT_ALIAS}.{schema}.{PARTS_TABLE_NAME} "
+                "(relation VARCHAR, part VARCHAR, rows BIGINT, content HUGEINT)")
     # hash() of the whole row: a part whose rows are equal, value for value, keeps its hash.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _parts_now AS SELECT {part} AS part, count(*) AS rows, "
                 f"sum(hash(mart)::HUGEINT) AS content FROM {source} AS mart GROUP BY ALL")
-    (kept,) = con.execute(f"SELECT count(*) FROM {parts} WHERE relation = ?", [name]).fetchone()
-    same_shape = name in _tables(con, schema) and _columns(con, target) == _columns(con, source)
-    if not kept or not same_shape:
+    present = {part_value: count for part_value, count in con.execute("SELECT part, rows FROM _parts_now").fetchall()}
+    changed = _changed_parts(con, schema, name, NEXT_ALIAS)
+    if changed is None:
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
-        changed = [part_value for (part_value,) in con.execute("SELECT part FROM _parts_now").fetchall()]
-    else:
-        changed = [part_value for (part_value,) in con.execute(
-            "SELECT DISTINCT part FROM ("
-            f"(SELECT part, rows, content FROM _parts_now EXCEPT "
-            f"SELECT part, rows, content FROM {parts} WHERE relation = $name) UNION ALL "
-            f"(SELECT part, rows, content FROM {parts} WHERE relation = $name EXCEPT "
-            "SELECT part, rows, content FROM _parts_now)) AS differing ORDER BY part", {"name": name}).fetchall()]
-        if changed:
-            con.execute(f"DELETE FROM {target} WHERE {part} IN (SELECT unnest(?::VARCHAR[]))", [changed])
-            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source} "
-                        f"WHERE {part} IN (SELECT unnest(?::VARCHAR[]))", [changed])
+    elif changed:
+        con.execute(f"DELETE FROM {target} WHERE {part} IN (SELECT unnest(?::VARCHAR[]))", [changed])
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source} "
+                    f"WHERE {part} IN (SELECT unnest(?::VARCHAR[]))", [changed])
+    # Compared before the kept hashes below are replaced (when `published` is the file being built).
+    unlike_current = changed if published == NEXT_ALIAS else _changed_parts(con, schema, name, published)
+    parts = f"{NEXT_ALIAS}.{schema}.{PARTS_TABLE_NAME}"
     con.execute(f"DELETE FROM {parts} WHERE relation = ?", [name])
     con.execute(f"INSERT INTO {parts} SELECT ?, part, rows, content FROM _parts_now", [name])
-    present = {part_value: count for part_value, count in con.execute("SELECT part, rows FROM _parts_now").fetchall()}
     # Parquet: one folder per part (Hive style, as Spark and DuckDB read them); unchanged parts are linked.
     folder = version_dir / name
     folder.mkdir()
     earlier = previous_dir / name if previous_dir is not None else None
-    linkable = {part_value for part_value in present if part_value not in changed and earlier is not None
-                and (earlier / f"{column}={part_value}").is_dir()}
+    linkable = {part_value for part_value in present
+                if unlike_current is not None and part_value not in unlike_current
+                and earlier is not None and (earlier / f"{column}={part_value}").is_dir()}
     rewrite = sorted(set(present) - linkable)
     if rewrite:
         con.execute(f"COPY (SELECT * FROM {target} WHERE {part} IN (SELECT unnest(?::VARCHAR[]))) "
@@ -300,6 +346,27 @@ def _publish_by_parts(con: duckdb.DuckDBPyConnection, schema: str, name: str, ve
     for file in folder.rglob("*.parquet"):
         _fsync(file)
     return sum(present.values())
+
+
+def _changed_parts(con: duckdb.DuckDBPyConnection, schema: str, name: str, database: str) -> list[str] | None:
+    """The parts of the mart (in _parts_now) whose rows or hash differ from those the attached serving file
+    `database` keeps, or that it has and the mart no longer has; None when that file has no hashes of the
+    mart or its columns differ (so that every part is new)."""
+    parts = f"{database}.{schema}.{PARTS_TABLE_NAME}"
+    tables = _tables(con, schema, database)
+    if name not in tables or PARTS_TABLE_NAME not in tables:
+        return None
+    if _columns(con, f"{database}.{schema}.{name}") != _columns(con, f"{schema}.{name}"):
+        return None
+    (kept,) = con.execute(f"SELECT count(*) FROM {parts} WHERE relation = ?", [name]).fetchone()
+    if not kept:
+        return None
+    return [part_value for (part_value,) in con.execute(
+        "SELECT DISTINCT part FROM ("
+        f"(SELECT part, rows, content FROM _parts_now EXCEPT "
+        f"SELECT part, rows, content FROM {parts} WHERE relation = $name) UNION ALL "
+        f"(SELECT part, rows, content FROM {parts} WHERE relation = $name EXCEPT "
+        "SELECT part, rows, content FROM _parts_now)) AS differing ORDER BY part", {"name": name}).fetchall()]
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
