@@ -133,7 +133,10 @@ class ChangedKeys:
         if every_key:
             (rows,) = con.execute(f"SELECT count(*) FROM {self.relation}").fetchone()
             return SliceRows(None, rows, {"rows examined": rows})
-        query = changed_rows_query(self.relation, touched, since)
+        # Of a parent, only keys gone from its staging model can break a reference to it.
+        present = {parent: f"SELECT {ENTITIES[parent].key_columns[0]} FROM {staging_relation(ENTITIES[parent])}"
+                   for _, parent in self.entity.references}
+        query = changed_rows_query(self.relation, touched, since, present)
         (rows,) = con.execute(f"SELECT count(*) FROM ({query}) AS changed_rows").fetchone()
         return SliceRows(query, rows, {"rows examined": rows})
 

@@ -96,3 +96,26 @@ def test_an_error_is_one_line_and_running_out_of_memory_says_what_to_change():
         "for it to spill to)")
     assert readable_error("Catalog Error: Table with name t does not exist!\nDid you mean") == \
         "Catalog Error: Table with name t does not exist!"
+
+
+def test_a_changed_parent_puts_its_children_in_the_slice_only_when_it_has_gone(warehouse: Path):
+    """The staging check's slice (quality/slices.py): the rows whose own key changed, and the rows naming a
+    changed parent key that the parent's staging model no longer has."""
+    from ingestion.raw.changes import changed_rows_query, ensure_change_log, record_changed_keys
+    from quality.rules.staging import staging_relation
+
+    orders = ENTITIES["orders"]
+    present = {"customers": f"SELECT customer_id FROM {staging_relation(ENTITIES['customers'])}"}
+    touched = [("order_id", "orders"), ("customer_id", "customers")]
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_change_log(con)
+        # C1 has a new version (still staged), C9 left staging; O3 itself changed.
+        record_changed_keys(con, "customers", "SELECT * FROM (VALUES ('C1'), ('C9')) AS t(k)")
+        record_changed_keys(con, "orders", "SELECT 'O2'")
+
+        def slice_ids(present_keys: dict[str, str] | None) -> list[str]:
+            query = changed_rows_query(staging_relation(orders), touched, 0, present_keys)
+            return [order_id for (order_id,) in con.execute(f"SELECT order_id FROM ({query}) ORDER BY 1").fetchall()]
+
+        assert slice_ids(present) == ["O2", "O3"]        # O1's customer C1 is still there: not looked at again
+        assert slice_ids(None) == ["O1", "O2", "O3"]     # without `present`: every changed parent key

@@ -103,9 +103,23 @@ def changed_keys_since(entity: str, after_seq: int) -> str:
     return (f"SELECT key_value FROM {CHANGES_TABLE} WHERE entity = '{entity}' AND change_seq > {int(after_seq)}")
 
 
-def changed_rows_query(relation: str, touched: list[tuple[str, str]], after_seq: int) -> str:
+def gone_keys(keys_sql: str, present_sql: str) -> str:
+    """SQL: the keys of `keys_sql` (one column) that `present_sql` (one column of keys) does not yield.
+
+    What a reference to a changed parent key needs looked at again: a key its
+    parent still has (a customer's new version, a new customer) cannot break a
+    reference to it, and probing ten million referencing rows for a day's
+    changed parents costs about a second, for nothing, where none has gone.
+    """
+    return (f"SELECT changed.k FROM ({keys_sql}) AS changed (k) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM ({present_sql}) AS present (k) WHERE present.k = changed.k)")
+
+
+def changed_rows_query(relation: str, touched: list[tuple[str, str]], after_seq: int,
+                       present: dict[str, str] | None = None) -> str:
     """SQL: the rows of `relation` (a table) in which a column of `touched` ((column, entity) pairs) names a key
-    its entity logged after batch `after_seq`.
+    its entity logged after batch `after_seq`; of an entity in `present` (entity: SQL of the keys it has now),
+    only a logged key it no longer has (`gone_keys`).
 
     One membership test per column, with the keys of all its entities: DuckDB then reads only the row groups
     whose min/max can hold a changed key. `a IN (...) OR b IN (...)` reads every row (half a second at ten
@@ -113,7 +127,10 @@ def changed_rows_query(relation: str, touched: list[tuple[str, str]], after_seq:
     """
     keys_by_column: dict[str, list[str]] = {}
     for column, entity in touched:
-        keys_by_column.setdefault(column, []).append(changed_keys_since(entity, after_seq))
+        keys = changed_keys_since(entity, after_seq)
+        if present and entity in present:
+            keys = gone_keys(keys, present[entity])
+        keys_by_column.setdefault(column, []).append(keys)
     tests = [f"{column} IN ({' UNION ALL '.join(keys)})" for column, keys in keys_by_column.items()]
     if len(tests) == 1:
         return f"SELECT * FROM {relation} WHERE {tests[0]}"
