@@ -25,7 +25,8 @@ def warehouse(tmp_path: Path) -> Path:
         con.execute("CREATE TABLE staging.stg_crm__customers AS "
                     "SELECT * FROM (VALUES ('C1'), ('C2')) AS t(customer_id)")
         con.execute("CREATE TABLE staging.stg_orders__orders AS SELECT * FROM (VALUES "
-                    "('O1', 'C1', 'CNY'), ('O2', NULL, 'CNY'), ('O3', 'C9', 'CNY')) AS t(order_id, customer_id, currency)")
+                    "('O1', 'C1', 'CNY'), ('O2', NULL, 'CNY'), ('O3', 'C9', 'CNY')) "
+                    "AS t(order_id, customer_id, currency)")
         con.execute(f"CREATE TABLE {LINES} AS SELECT * FROM (VALUES "
                     "('O1', 1, 'l.csv', 1), ('O1', 2, 'l.csv', 2), ('O7', 1, 'l.csv', 3), (NULL, 1, 'l.csv', 4)) "
                     "AS t(order_id, line_number, _source_file, _row_number)")
@@ -102,7 +103,6 @@ def test_a_changed_parent_puts_its_children_in_the_slice_only_when_it_has_gone(w
     """The staging check's slice (quality/slices.py): the rows whose own key changed, and the rows naming a
     changed parent key that the parent's staging model no longer has."""
     from ingestion.raw.changes import changed_rows_query, ensure_change_log, record_changed_keys
-    from quality.rules.staging import staging_relation
 
     orders = ENTITIES["orders"]
     present = {"customers": f"SELECT customer_id FROM {staging_relation(ENTITIES['customers'])}"}

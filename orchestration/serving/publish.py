@@ -2,32 +2,37 @@
 
 The next version is built beside the current one (`.serving.duckdb.<run>.tmp`,
 in which every mart is replaced, the large ones part by part) and moved over
-it with one `os.replace`: a reader that opened
-the old file keeps reading it (the old inode lives until it closes), a
-reader that opens after the rename gets the new one, and nobody sees half of
-a version. The file it is built in is the version before the current one,
-kept as `.serving.duckdb.standby` (a hard link made just before the swap),
-when no reader holds it open any more (DuckDB's own file lock says so: a
-reader's lock makes the attach fail): bringing that up to date rewrites the
-parts that changed over two publications, where copying the current file
-would write every byte of it (the order fact's ten million rows at a million
-customers) on every run. Where a reader still holds it, or there is none, the
-current file is copied as before. The standby costs one more file of the
-serving file's size on disk. The Parquet copies go to `parquet/versions/<run>/` (one file per
-mart, one folder of parts for a partitioned mart), which is complete only
-once its marker `_complete.json` is written (last); then the symlink
+it with one `os.replace`: a reader that opened the old file keeps reading it
+(the old inode lives until it closes), a reader that opens after the rename
+gets the new one, and nobody sees half of a version.
+
+The file the next version is built in is the version before the current
+one, kept as `.serving.duckdb.standby` (a hard link made just before each
+swap), once no reader holds it open any more: DuckDB's own file lock says
+so (a reader's lock makes the attach for writing fail). Bringing it up to
+date rewrites what changed over two publications, where copying the current
+file would write every byte of it (the order fact's ten million rows at a
+million customers) on every run. Where a reader still holds it, or there is
+none, the current file is copied. The standby costs one more file of the
+serving file's size on disk.
+
+The Parquet copies go to `parquet/versions/<run>/` (one file per mart, one
+folder of parts for a partitioned mart), which is complete only once its
+marker `_complete.json` is written (last); then the symlink
 `parquet/current` is swapped the same way. Table `marts._publication` says
 which version a reader sees.
 
 A publication killed halfway leaves a temporary serving file (perhaps the
-standby it was bringing up to date: the next publication copies instead) and
-a version folder without its marker. Both are debris: the next publication (which
-holds the writer lock, so no other publication can be running) removes
-them, never points `current` at an incomplete folder, and keeps the version
-readers had until the new one is complete. Killed in the instant between
-the two swaps, the serving file is new and the Parquet link old (each a
-complete version): the next publication points the link at the file's
-version before anything else.
+standby it was bringing up to date: the next publication copies instead)
+and a version folder without its marker. Both are debris: the next
+publication (which holds the writer lock, so no other publication can be
+running) removes them, never points `current` at an incomplete folder, and
+keeps the version readers had until the new one is complete. Killed in the
+instant between linking the standby and the swap, the standby is the current
+file itself, which is then never written. Killed between the two swaps,
+the serving file is new and the Parquet link old (each a complete version):
+the next publication points the link at the file's version before anything
+else.
 """
 
 from __future__ import annotations
@@ -202,7 +207,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, serving_path: Path, run_id: st
     reused = previous is not None and _attach_standby(con, serving_path, next_path)
     if not reused:
         if previous is not None:
-            # A published file is complete and never written again (its last writer checkpointed it on detach).
+            # The current file is complete on its own (its last writer checkpointed it on detach).
             shutil.copyfile(serving_path, next_path)
         con.execute(f"ATTACH '{next_path.as_posix()}' AS {NEXT_ALIAS}")
     if reused:
