@@ -22,7 +22,7 @@ import pytest
 
 from ingestion.pii import hmac_pads
 from orchestration.runs.lock import lock_path
-from orchestration.serving.publish import COMPLETE_MARKER, parquet_files
+from orchestration.serving.publish import COMPLETE_MARKER, parquet_files, standby_path
 from tests.fixtures import TEST_PII_KEY, write_tiny_landing
 
 pytestmark = pytest.mark.slow
@@ -92,8 +92,16 @@ def assert_equals_clean_run(data_dir: Path, clean_dir: Path) -> None:
 
 
 def assert_no_debris(data_dir: Path) -> None:
+    """No temporary serving file or incomplete Parquet version; the standby, if any, is an earlier complete
+    publication of its own (not the current file), which the next publication brings up to date."""
     serving = data_dir / "serving"
-    assert not list(serving.glob(".serving.duckdb.*")), list(serving.glob(".serving.duckdb.*"))
+    standby = standby_path(serving / "serving.duckdb")
+    leftovers = [path for path in serving.glob(".serving.duckdb.*") if path != standby]
+    assert not leftovers, leftovers
+    if standby.exists():
+        assert not os.path.samefile(standby, serving / "serving.duckdb")
+        with duckdb.connect(str(standby), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM marts._publication").fetchone() == (1,)
     versions = sorted((serving / "parquet" / "versions").iterdir())
     assert versions and all((v / COMPLETE_MARKER).exists() for v in versions), versions
     assert (serving / "parquet" / "current").resolve() in [v.resolve() for v in versions]
